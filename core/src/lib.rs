@@ -1,0 +1,5 @@
+#![doc = include_str!("../README.md")]
+
+mod hazmat;
+pub mod seal;
+pub mod wire;

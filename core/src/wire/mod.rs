@@ -1,0 +1,3 @@
+//! Wire types shared by device, server and enclave: the envelope layout and the sealed record.
+
+pub mod envelope;
