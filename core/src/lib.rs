@@ -3,3 +3,7 @@
 mod hazmat;
 pub mod seal;
 pub mod wire;
+pub mod catalogue;
+pub mod domain;
+pub mod ticket;
+pub mod photo;
