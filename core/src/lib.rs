@@ -7,3 +7,4 @@ pub mod catalogue;
 pub mod domain;
 pub mod ticket;
 pub mod photo;
+pub mod notice;
