@@ -8,3 +8,6 @@ pub mod domain;
 pub mod ticket;
 pub mod photo;
 pub mod notice;
+pub mod capture;
+pub mod store;
+pub mod demo;

@@ -1,0 +1,771 @@
+//! The device store: one SQLite file (WAL, one writer) holding enrolment, the wrapped signing
+//! key, encrypted drafts, the sequence chain and the outbox. Every state change is one
+//! transaction, so the store survives being killed at any instant.
+
+use std::fmt;
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::capture::{CaseDraft, ChainPosition, SealContext, SealDraftError, seal_draft};
+use crate::catalogue::{Catalogue, CatalogueError, SignedCatalogue};
+use crate::domain::{CaptureError, ObservedAt, Place, Vehicle};
+use crate::hazmat;
+use crate::notice::{EpcError, Notice, PayeeConfig};
+use crate::photo::ProcessedPhoto;
+use crate::seal::{self, EnclavePublicKey, OpenError, SigningKey, VerifyingKey};
+use crate::ticket::{TicketError, TicketNumber};
+use crate::wire::envelope::Id16;
+
+/// Schema migrations, applied in order; `PRAGMA user_version` counts how many ran.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE store_meta ( -- one row: when the store was made, and a value proving the storage key
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    created_at_ms INTEGER NOT NULL,
+    key_check BLOB NOT NULL -- nonce || ChaCha20-Poly1305 of a constant under the store's key
+);
+CREATE TABLE enrolment ( -- one row once the device is enrolled
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    device_id BLOB NOT NULL CHECK (length(device_id) = 16),
+    device_prefix INTEGER NOT NULL CHECK (device_prefix BETWEEN 0 AND 9999),
+    signing_key_wrapped BLOB NOT NULL, -- nonce || AEAD(seed) under a key derived from the storage key
+    verifying_key BLOB NOT NULL CHECK (length(verifying_key) = 32),
+    enclave_key BLOB NOT NULL CHECK (length(enclave_key) = 32),
+    issuer_key BLOB NOT NULL CHECK (length(issuer_key) = 32),
+    catalogue_body TEXT NOT NULL, -- exactly as signed by the issuer
+    catalogue_signature TEXT NOT NULL,
+    payee_json TEXT NOT NULL,
+    enrolled_at_ms INTEGER NOT NULL
+);
+CREATE TABLE chain ( -- one row: where the next envelope goes in this device's hash chain
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    next_sequence INTEGER NOT NULL CHECK (next_sequence >= 1),
+    head_hash BLOB NOT NULL CHECK (length(head_hash) = 32)
+);
+CREATE TABLE drafts ( -- cases being captured; the body is encrypted under the storage key
+    id INTEGER PRIMARY KEY,
+    created_at_ms INTEGER NOT NULL,
+    updated_at_ms INTEGER NOT NULL,
+    body BLOB NOT NULL
+);
+CREATE TABLE draft_photos ( -- processed photos of a draft, each encrypted under the storage key
+    draft_id INTEGER NOT NULL REFERENCES drafts(id) ON DELETE CASCADE,
+    idx INTEGER NOT NULL,
+    body BLOB NOT NULL,
+    PRIMARY KEY (draft_id, idx)
+);
+CREATE TABLE outbox ( -- sealed envelopes; only a verified receipt may set synced_at_ms
+    envelope_id BLOB PRIMARY KEY CHECK (length(envelope_id) = 16),
+    sequence INTEGER NOT NULL UNIQUE,
+    ticket_number TEXT NOT NULL UNIQUE,
+    envelope BLOB NOT NULL,
+    envelope_hash BLOB NOT NULL CHECK (length(envelope_hash) = 32),
+    photo_count INTEGER NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    synced_at_ms INTEGER,
+    receipt BLOB
+);
+CREATE TABLE outbox_blobs ( -- sealed photo blobs of an outbox envelope
+    envelope_id BLOB NOT NULL REFERENCES outbox(envelope_id) ON DELETE CASCADE,
+    idx INTEGER NOT NULL,
+    blob BLOB NOT NULL,
+    PRIMARY KEY (envelope_id, idx)
+);
+"#];
+
+const KEY_CHECK_PLAINTEXT: &[u8] = b"fieldseal device store key check v1";
+
+/// The 32-byte key the platform keystore hands in (Android Keystore / iOS Keychain).
+/// Never stored by fieldseal; zeroized on drop; never printed.
+pub struct StorageKey(Zeroizing<[u8; 32]>);
+
+impl StorageKey {
+    /// Wraps key bytes from the platform keystore.
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(Zeroizing::new(bytes))
+    }
+    /// A fresh random key (for platforms that generate it here and keep it in their keystore).
+    pub fn make_random() -> Self {
+        Self(Zeroizing::new(hazmat::random_array()))
+    }
+
+    fn subkey(&self, purpose: &[u8]) -> Zeroizing<[u8; 32]> {
+        hazmat::derive_key(self.0.as_ref(), purpose)
+    }
+
+    fn encrypt(&self, purpose: &[u8], aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
+        let nonce = hazmat::random_array::<12>();
+        let mut out = nonce.to_vec();
+        out.extend(hazmat::aead_seal(&self.subkey(purpose), &nonce, aad, plaintext));
+        out
+    }
+
+    fn decrypt(&self, purpose: &[u8], aad: &[u8], stored: &[u8]) -> Result<Zeroizing<Vec<u8>>, StoreError> {
+        if stored.len() < 12 + 16 {
+            return Err(corrupt("an encrypted value is truncated"));
+        }
+        let nonce: [u8; 12] = stored[..12].try_into().expect("length checked");
+        hazmat::aead_open(&self.subkey(purpose), &nonce, aad, &stored[12..]).map_err(|_| StoreError::WrongStorageKey)
+    }
+}
+
+impl fmt::Debug for StorageKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("StorageKey(<secret>)")
+    }
+}
+
+/// What the server hands a device at enrolment (after the attestation check).
+#[derive(Debug, Clone)]
+pub struct Enrolment {
+    /// Id assigned to the device.
+    pub device_id: Id16,
+    /// Ticket number prefix assigned to the device.
+    pub device_prefix: u16,
+    /// The attested enclave key every case is sealed to.
+    pub enclave_key: EnclavePublicKey,
+    /// The offence catalogue.
+    pub catalogue: SignedCatalogue,
+    /// The pinned catalogue issuer key.
+    pub issuer_key: VerifyingKey,
+    /// Payee and portal settings.
+    pub payee: PayeeConfig,
+}
+
+/// The device's public identity after enrolment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceIdentity {
+    /// Device id.
+    pub device_id: Id16,
+    /// Ticket number prefix.
+    pub device_prefix: u16,
+    /// Public key the server registers.
+    pub verifying_key: VerifyingKey,
+}
+
+/// A store failure, with what to do next where there is something to do.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite failed (disk full, file damaged, …).
+    #[error("the device database failed: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The storage key does not open this store.
+    #[error("the storage key does not open this device store (wrong keystore entry?)")]
+    WrongStorageKey,
+    /// The store is from a newer app.
+    #[error("the device store has schema version {found}; this app knows up to {known}: update the app")]
+    NewerSchema { found: u32, known: u32 },
+    /// Nothing can be sealed before enrolment.
+    #[error("the device is not enrolled yet: enrol it with a one-time code first")]
+    NotEnrolled,
+    /// Enrolment happens once per store.
+    #[error("the device is already enrolled")]
+    AlreadyEnrolled,
+    /// The catalogue was refused.
+    #[error(transparent)]
+    Catalogue(#[from] CatalogueError),
+    /// The payee settings were refused.
+    #[error("the payee settings are invalid: {0}")]
+    Payee(#[from] EpcError),
+    /// The draft breaks a rule.
+    #[error(transparent)]
+    Capture(#[from] CaptureError),
+    /// Sealing refused.
+    #[error(transparent)]
+    Seal(#[from] seal::SealError),
+    /// No draft with that id.
+    #[error("there is no draft {0}")]
+    NoSuchDraft(i64),
+    /// No outbox entry with that id.
+    #[error("there is no outbox entry {0}")]
+    NoSuchEnvelope(Id16),
+    /// The device has used up its ticket numbers.
+    #[error("this device has issued all its ticket numbers: re-enrol it to get a new prefix")]
+    TicketsExhausted,
+    /// The stored data is inconsistent (a bug or tampering).
+    #[error("the device store is inconsistent: {0}")]
+    Corrupt(String),
+}
+
+impl From<SealDraftError> for StoreError {
+    fn from(e: SealDraftError) -> Self {
+        match e {
+            SealDraftError::Capture(c) => Self::Capture(c),
+            SealDraftError::Seal(s) => Self::Seal(s),
+            SealDraftError::Payee(p) => Self::Payee(p),
+        }
+    }
+}
+
+/// Enrolment state held in memory while the store is open.
+struct Enrolled {
+    identity: DeviceIdentity,
+    signing_key: SigningKey,
+    enclave_key: EnclavePublicKey,
+    catalogue: Catalogue,
+    payee: PayeeConfig,
+}
+
+/// A case that was sealed: what to print, and where it sits in the outbox.
+#[derive(Debug, Clone)]
+pub struct SealedTicket {
+    /// The notice to print.
+    pub notice: Notice,
+    /// The outbox entry.
+    pub envelope_id: Id16,
+    /// Its sequence number.
+    pub sequence: u64,
+}
+
+/// One outbox row, without the ciphertext.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEntry {
+    /// Envelope id.
+    pub envelope_id: Id16,
+    /// Sequence number.
+    pub sequence: u64,
+    /// Ticket number.
+    pub ticket_number: TicketNumber,
+    /// When it was sealed (device clock).
+    pub created_at_ms: i64,
+    /// Number of photo blobs.
+    pub photo_count: u16,
+    /// Envelope plus blob bytes to upload.
+    pub upload_bytes: u64,
+    /// When a verified receipt arrived.
+    pub synced_at_ms: Option<i64>,
+}
+
+/// What [`DeviceStore::verify_integrity`] checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntegrityReport {
+    /// Envelopes in the outbox, all verified.
+    pub envelopes: u64,
+    /// Photo blobs, all matching their headers.
+    pub blobs: u64,
+    /// Drafts waiting.
+    pub drafts: u64,
+}
+
+/// Draft fields as stored (encrypted) in the drafts table.
+#[derive(Serialize, Deserialize)]
+struct DraftBody {
+    vehicle: Vehicle,
+    offence_codes: Vec<String>,
+    place: Place,
+    observed_at: ObservedAt,
+    notes: String,
+    photos: Vec<DraftPhotoMeta>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct DraftPhotoMeta {
+    width: u32,
+    height: u32,
+    sha256_original: [u8; 32],
+    sha256_processed: [u8; 32],
+}
+
+/// The officer device's store. Holds the only writer connection.
+pub struct DeviceStore {
+    conn: Connection,
+    storage_key: StorageKey,
+    enrolled: Option<Enrolled>,
+}
+
+impl fmt::Debug for DeviceStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DeviceStore").field("enrolled", &self.enrolled.as_ref().map(|e| &e.identity)).finish()
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+fn corrupt(what: impl Into<String>) -> StoreError {
+    StoreError::Corrupt(what.into())
+}
+
+fn array<const N: usize>(v: Vec<u8>, what: &str) -> Result<[u8; N], StoreError> {
+    v.try_into().map_err(|_| corrupt(format!("{what} has the wrong length")))
+}
+
+impl DeviceStore {
+    /// Opens (or creates) the store at `path` with the platform's storage key.
+    pub fn open(path: &Path, storage_key: StorageKey) -> Result<Self, StoreError> {
+        let mut conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.pragma_update(None, "secure_delete", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        migrate(&mut conn)?;
+        let mut store = Self { conn, storage_key, enrolled: None };
+        store.check_or_set_key()?;
+        store.enrolled = store.load_enrolment()?;
+        Ok(store)
+    }
+
+    fn check_or_set_key(&mut self) -> Result<(), StoreError> {
+        let existing: Option<Vec<u8>> =
+            self.conn.query_row("SELECT key_check FROM store_meta WHERE id = 1", [], |r| r.get(0)).optional()?;
+        match existing {
+            Some(check) => {
+                let plain = self.storage_key.decrypt(b"fieldseal/store/key-check/v1", b"", &check)?;
+                if plain.as_slice() != KEY_CHECK_PLAINTEXT {
+                    return Err(StoreError::WrongStorageKey);
+                }
+            }
+            None => {
+                let check = self.storage_key.encrypt(b"fieldseal/store/key-check/v1", b"", KEY_CHECK_PLAINTEXT);
+                self.conn.execute(
+                    "INSERT INTO store_meta (id, created_at_ms, key_check) VALUES (1, ?1, ?2)",
+                    params![now_ms(), check],
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    fn load_enrolment(&self) -> Result<Option<Enrolled>, StoreError> {
+        type Row = (Vec<u8>, u16, Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>, String, String, String);
+        let row: Option<Row> = self
+            .conn
+            .query_row(
+                "SELECT device_id, device_prefix, signing_key_wrapped, verifying_key, enclave_key, issuer_key,
+                        catalogue_body, catalogue_signature, payee_json FROM enrolment WHERE id = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?)),
+            )
+            .optional()?;
+        let Some((device_id, prefix, wrapped, vk, enclave, issuer, body, signature, payee_json)) = row else {
+            return Ok(None);
+        };
+        let device_id = Id16(array(device_id, "device id")?);
+        let seed = self.storage_key.decrypt(b"fieldseal/store/signing-key/v1", &device_id.0, &wrapped)?;
+        let seed: &[u8; 32] = seed.as_slice().try_into().map_err(|_| corrupt("signing key has the wrong length"))?;
+        let signing_key = SigningKey::from_seed(seed);
+        let verifying_key = VerifyingKey(array(vk, "verifying key")?);
+        if signing_key.verifying_key() != verifying_key {
+            return Err(corrupt("the signing key does not match the registered public key"));
+        }
+        let issuer_key = VerifyingKey(array(issuer, "issuer key")?);
+        let catalogue = SignedCatalogue { body, signature }.verify(&issuer_key)?;
+        let payee: PayeeConfig = serde_json::from_str(&payee_json).map_err(|_| corrupt("payee settings unreadable"))?;
+        Ok(Some(Enrolled {
+            identity: DeviceIdentity { device_id, device_prefix: prefix, verifying_key },
+            signing_key,
+            enclave_key: EnclavePublicKey(array(enclave, "enclave key")?),
+            catalogue,
+            payee,
+        }))
+    }
+
+    /// Enrols the device: verifies catalogue and payee settings, makes the signing key and
+    /// stores it wrapped under the storage key. Returns what the server must register.
+    pub fn enrol(&mut self, enrolment: Enrolment) -> Result<DeviceIdentity, StoreError> {
+        if self.enrolled.is_some() {
+            return Err(StoreError::AlreadyEnrolled);
+        }
+        if enrolment.device_prefix > crate::ticket::MAX_DEVICE_PREFIX {
+            return Err(StoreError::Capture(CaptureError::ImpossiblePlate { reason: "device prefix out of range" }));
+        }
+        let catalogue = enrolment.catalogue.verify(&enrolment.issuer_key)?;
+        enrolment.payee.validate()?;
+        let signing_key = SigningKey::make_random();
+        let identity = DeviceIdentity {
+            device_id: enrolment.device_id,
+            device_prefix: enrolment.device_prefix,
+            verifying_key: signing_key.verifying_key(),
+        };
+        let wrapped = self.storage_key.encrypt(b"fieldseal/store/signing-key/v1", &identity.device_id.0, signing_key.to_seed().as_ref());
+        let payee_json = serde_json::to_string(&enrolment.payee).expect("payee settings serialise");
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "INSERT INTO enrolment (id, device_id, device_prefix, signing_key_wrapped, verifying_key, enclave_key,
+                                    issuer_key, catalogue_body, catalogue_signature, payee_json, enrolled_at_ms)
+             VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![
+                identity.device_id.0,
+                identity.device_prefix,
+                wrapped,
+                identity.verifying_key.0,
+                enrolment.enclave_key.0,
+                enrolment.issuer_key.0,
+                enrolment.catalogue.body,
+                enrolment.catalogue.signature,
+                payee_json,
+                now_ms()
+            ],
+        )?;
+        tx.execute("INSERT INTO chain (id, next_sequence, head_hash) VALUES (1, 1, ?1)", params![[0u8; 32]])?;
+        tx.commit()?;
+        self.enrolled = Some(Enrolled {
+            identity: identity.clone(),
+            signing_key,
+            enclave_key: enrolment.enclave_key,
+            catalogue,
+            payee: enrolment.payee,
+        });
+        Ok(identity)
+    }
+
+    fn enrolled(&self) -> Result<&Enrolled, StoreError> {
+        self.enrolled.as_ref().ok_or(StoreError::NotEnrolled)
+    }
+
+    /// The device identity, once enrolled.
+    pub fn identity(&self) -> Option<&DeviceIdentity> {
+        self.enrolled.as_ref().map(|e| &e.identity)
+    }
+
+    /// The verified offence catalogue.
+    pub fn catalogue(&self) -> Result<&Catalogue, StoreError> {
+        Ok(&self.enrolled()?.catalogue)
+    }
+
+    /// Saves a new draft (encrypted) and returns its id.
+    pub fn save_draft(&mut self, draft: &CaseDraft) -> Result<i64, StoreError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let now = now_ms();
+        tx.execute(
+            "INSERT INTO drafts (created_at_ms, updated_at_ms, body) VALUES (?1, ?1, x'')",
+            params![now],
+        )?;
+        let id = tx.last_insert_rowid();
+        write_draft(&tx, &self.storage_key, id, draft)?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// Replaces a draft's content.
+    pub fn update_draft(&mut self, id: i64, draft: &CaseDraft) -> Result<(), StoreError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let n = tx.execute("UPDATE drafts SET updated_at_ms = ?2 WHERE id = ?1", params![id, now_ms()])?;
+        if n == 0 {
+            return Err(StoreError::NoSuchDraft(id));
+        }
+        write_draft(&tx, &self.storage_key, id, draft)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Loads a draft.
+    pub fn load_draft(&self, id: i64) -> Result<CaseDraft, StoreError> {
+        let body: Vec<u8> = self
+            .conn
+            .query_row("SELECT body FROM drafts WHERE id = ?1", [id], |r| r.get(0))
+            .optional()?
+            .ok_or(StoreError::NoSuchDraft(id))?;
+        let plain = self.storage_key.decrypt(b"fieldseal/store/draft/v1", &draft_aad(id, None), &body)?;
+        let b: DraftBody = serde_json::from_slice(&plain).map_err(|_| corrupt("a draft is unreadable"))?;
+        let mut photos = Vec::with_capacity(b.photos.len());
+        let mut stmt = self.conn.prepare("SELECT idx, body FROM draft_photos WHERE draft_id = ?1 ORDER BY idx")?;
+        let rows = stmt.query_map([id], |r| Ok((r.get::<_, u16>(0)?, r.get::<_, Vec<u8>>(1)?)))?;
+        for (row, meta) in rows.zip(&b.photos) {
+            let (idx, enc) = row?;
+            let jpeg = self.storage_key.decrypt(b"fieldseal/store/draft/v1", &draft_aad(id, Some(idx)), &enc)?;
+            photos.push(ProcessedPhoto {
+                jpeg,
+                width: meta.width,
+                height: meta.height,
+                sha256_original: meta.sha256_original,
+                sha256_processed: meta.sha256_processed,
+            });
+        }
+        if photos.len() != b.photos.len() {
+            return Err(corrupt("a draft is missing photos"));
+        }
+        Ok(CaseDraft {
+            vehicle: b.vehicle,
+            offence_codes: b.offence_codes,
+            place: b.place,
+            observed_at: b.observed_at,
+            notes: b.notes,
+            photos,
+        })
+    }
+
+    /// Ids of the drafts not yet sealed, oldest first.
+    pub fn draft_ids(&self) -> Result<Vec<i64>, StoreError> {
+        let mut stmt = self.conn.prepare("SELECT id FROM drafts ORDER BY id")?;
+        let ids = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        Ok(ids)
+    }
+
+    /// Deletes a draft without sealing it.
+    pub fn discard_draft(&mut self, id: i64) -> Result<(), StoreError> {
+        let n = self.conn.execute("DELETE FROM drafts WHERE id = ?1", [id])?;
+        if n == 0 { Err(StoreError::NoSuchDraft(id)) } else { Ok(()) }
+    }
+
+    /// Seals a stored draft: ticket number, envelope, outbox row and draft deletion in one
+    /// transaction. The draft's plaintext buffers are zeroized when this returns.
+    pub fn seal_draft(&mut self, id: i64) -> Result<SealedTicket, StoreError> {
+        let draft = self.load_draft(id)?;
+        self.seal_inner(&draft, Some(id))
+    }
+
+    /// Seals a draft that was never stored.
+    pub fn capture(&mut self, draft: CaseDraft) -> Result<SealedTicket, StoreError> {
+        self.seal_inner(&draft, None)
+    }
+
+    fn seal_inner(&mut self, draft: &CaseDraft, draft_id: Option<i64>) -> Result<SealedTicket, StoreError> {
+        let enrolled = self.enrolled.as_ref().ok_or(StoreError::NotEnrolled)?;
+        // Fail on bad input before touching the database.
+        draft.validate(&enrolled.catalogue)?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let (next_sequence, head): (u64, Vec<u8>) =
+            tx.query_row("SELECT next_sequence, head_hash FROM chain WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let counter = u32::try_from(next_sequence).map_err(|_| StoreError::TicketsExhausted)?;
+        let ticket = TicketNumber::issue(enrolled.identity.device_prefix, counter).map_err(|e| match e {
+            TicketError::OutOfRange => StoreError::TicketsExhausted,
+            other => corrupt(other.to_string()),
+        })?;
+        let chain = ChainPosition {
+            device_id: enrolled.identity.device_id,
+            sequence: next_sequence,
+            prev_hash: array(head, "chain head")?,
+        };
+        let ctx = SealContext {
+            catalogue: &enrolled.catalogue,
+            payee: &enrolled.payee,
+            enclave: &enrolled.enclave_key,
+            device: &enrolled.signing_key,
+        };
+        let (sealed, notice) = seal_draft(draft, &ctx, chain, ticket.clone())?;
+        let upload: usize = sealed.envelope.len() + sealed.blobs.iter().map(Vec::len).sum::<usize>();
+        tx.execute(
+            "INSERT INTO outbox (envelope_id, sequence, ticket_number, envelope, envelope_hash, photo_count, created_at_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                sealed.header.envelope_id.0,
+                next_sequence,
+                ticket.digits(),
+                sealed.envelope,
+                sealed.envelope_hash,
+                sealed.blobs.len(),
+                now_ms()
+            ],
+        )?;
+        {
+            let mut ins = tx.prepare("INSERT INTO outbox_blobs (envelope_id, idx, blob) VALUES (?1, ?2, ?3)")?;
+            for (i, blob) in sealed.blobs.iter().enumerate() {
+                ins.execute(params![sealed.header.envelope_id.0, i, blob])?;
+            }
+        }
+        tx.execute(
+            "UPDATE chain SET next_sequence = ?1, head_hash = ?2 WHERE id = 1",
+            params![next_sequence + 1, sealed.envelope_hash],
+        )?;
+        if let Some(id) = draft_id {
+            tx.execute("DELETE FROM drafts WHERE id = ?1", [id])?;
+        }
+        tx.commit()?;
+        tracing::info!(sequence = next_sequence, upload_bytes = upload, "case sealed into the outbox");
+        Ok(SealedTicket { notice, envelope_id: sealed.header.envelope_id, sequence: next_sequence })
+    }
+
+    /// The whole outbox, oldest first.
+    pub fn outbox(&self) -> Result<Vec<OutboxEntry>, StoreError> {
+        self.outbox_where("1")
+    }
+
+    /// What is still waiting for a verified receipt, oldest first.
+    pub fn unsynced(&self) -> Result<Vec<OutboxEntry>, StoreError> {
+        self.outbox_where("synced_at_ms IS NULL")
+    }
+
+    fn outbox_where(&self, condition: &str) -> Result<Vec<OutboxEntry>, StoreError> {
+        let sql = format!(
+            "SELECT o.envelope_id, o.sequence, o.ticket_number, o.created_at_ms, o.photo_count, o.synced_at_ms,
+                    length(o.envelope) + COALESCE((SELECT sum(length(b.blob)) FROM outbox_blobs b WHERE b.envelope_id = o.envelope_id), 0)
+             FROM outbox o WHERE {condition} ORDER BY o.sequence"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, Vec<u8>>(0)?,
+                r.get::<_, u64>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, u16>(4)?,
+                r.get::<_, Option<i64>>(5)?,
+                r.get::<_, u64>(6)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, sequence, ticket, created_at_ms, photo_count, synced_at_ms, upload_bytes) = row?;
+            out.push(OutboxEntry {
+                envelope_id: Id16(array(id, "envelope id")?),
+                sequence,
+                ticket_number: TicketNumber::parse(&ticket).map_err(|_| corrupt("a stored ticket number is invalid"))?,
+                created_at_ms,
+                photo_count,
+                upload_bytes,
+                synced_at_ms,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The sealed envelope bytes of an outbox entry.
+    pub fn envelope(&self, envelope_id: &Id16) -> Result<Vec<u8>, StoreError> {
+        self.conn
+            .query_row("SELECT envelope FROM outbox WHERE envelope_id = ?1", [envelope_id.0], |r| r.get(0))
+            .optional()?
+            .ok_or(StoreError::NoSuchEnvelope(*envelope_id))
+    }
+
+    /// A sealed photo blob of an outbox entry.
+    pub fn blob(&self, envelope_id: &Id16, index: u16) -> Result<Vec<u8>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT blob FROM outbox_blobs WHERE envelope_id = ?1 AND idx = ?2",
+                params![envelope_id.0, index],
+                |r| r.get(0),
+            )
+            .optional()?
+            .ok_or(StoreError::NoSuchEnvelope(*envelope_id))
+    }
+
+    /// Re-checks everything the store promises: the chain is gapless and linked, every
+    /// envelope verifies with this device's key, every blob matches its signed header, every
+    /// issued ticket number is in the outbox, and nothing is half-written.
+    pub fn verify_integrity(&self) -> Result<IntegrityReport, StoreError> {
+        let drafts: u64 = self.conn.query_row("SELECT count(*) FROM drafts", [], |r| r.get(0))?;
+        let orphans: u64 = self.conn.query_row(
+            "SELECT count(*) FROM draft_photos WHERE draft_id NOT IN (SELECT id FROM drafts)",
+            [],
+            |r| r.get(0),
+        )?;
+        if orphans > 0 {
+            return Err(corrupt("draft photos without a draft"));
+        }
+        let Some(enrolled) = self.enrolled.as_ref() else {
+            let n: u64 = self.conn.query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))?;
+            return if n == 0 { Ok(IntegrityReport { envelopes: 0, blobs: 0, drafts }) } else { Err(corrupt("outbox without enrolment")) };
+        };
+        let (next_sequence, head): (u64, Vec<u8>) =
+            self.conn.query_row("SELECT next_sequence, head_hash FROM chain WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT envelope_id, sequence, ticket_number, envelope, envelope_hash, photo_count FROM outbox ORDER BY sequence")?;
+        let mut rows = stmt.query([])?;
+        let mut expected_seq = 1u64;
+        let mut prev_hash = [0u8; 32];
+        let mut blobs = 0u64;
+        while let Some(r) = rows.next()? {
+            let id = Id16(array(r.get(0)?, "envelope id")?);
+            let seq: u64 = r.get(1)?;
+            let ticket: String = r.get(2)?;
+            let envelope: Vec<u8> = r.get(3)?;
+            let hash: [u8; 32] = array(r.get(4)?, "envelope hash")?;
+            let photo_count: usize = r.get(5)?;
+            if seq != expected_seq {
+                return Err(corrupt(format!("sequence gap: expected {expected_seq}, found {seq}")));
+            }
+            let header = seal::verify(&envelope, &enrolled.identity.verifying_key)
+                .map_err(|e: OpenError| corrupt(format!("envelope {seq} does not verify: {e}")))?;
+            if header.sequence != seq || header.envelope_id != id || header.device_id != enrolled.identity.device_id {
+                return Err(corrupt(format!("envelope {seq} header differs from its outbox row")));
+            }
+            if header.prev_hash != prev_hash {
+                return Err(corrupt(format!("envelope {seq} does not link to its predecessor")));
+            }
+            if seal::envelope_hash(&envelope) != hash {
+                return Err(corrupt(format!("envelope {seq} hash differs")));
+            }
+            let expected_ticket = TicketNumber::issue(enrolled.identity.device_prefix, u32::try_from(seq).unwrap_or(u32::MAX))
+                .map_err(|_| corrupt("sequence beyond the ticket range"))?;
+            if ticket != expected_ticket.digits() {
+                return Err(corrupt(format!("envelope {seq} carries the wrong ticket number")));
+            }
+            if header.photos.len() != photo_count {
+                return Err(corrupt(format!("envelope {seq} photo count differs")));
+            }
+            let mut bstmt = self.conn.prepare_cached("SELECT idx, blob FROM outbox_blobs WHERE envelope_id = ?1 ORDER BY idx")?;
+            let found: Vec<(u16, Vec<u8>)> =
+                bstmt.query_map([id.0], |b| Ok((b.get(0)?, b.get(1)?)))?.collect::<Result<_, _>>()?;
+            if found.len() != photo_count {
+                return Err(corrupt(format!("envelope {seq} has {} of {photo_count} blobs", found.len())));
+            }
+            for (idx, blob) in &found {
+                seal::check_blob(&header, *idx, blob).map_err(|e| corrupt(format!("envelope {seq} blob {idx}: {e}")))?;
+            }
+            blobs += found.len() as u64;
+            prev_hash = hash;
+            expected_seq += 1;
+        }
+        if next_sequence != expected_seq {
+            return Err(corrupt(format!(
+                "chain says next sequence {next_sequence} but the outbox ends at {}",
+                expected_seq - 1
+            )));
+        }
+        if head.as_slice() != prev_hash {
+            return Err(corrupt("chain head differs from the last envelope's hash"));
+        }
+        Ok(IntegrityReport { envelopes: expected_seq - 1, blobs, drafts })
+    }
+}
+
+fn draft_aad(id: i64, photo: Option<u16>) -> Vec<u8> {
+    let mut aad = id.to_be_bytes().to_vec();
+    if let Some(i) = photo {
+        aad.extend(i.to_be_bytes());
+    }
+    aad
+}
+
+fn write_draft(tx: &Transaction<'_>, key: &StorageKey, id: i64, draft: &CaseDraft) -> Result<(), StoreError> {
+    let body = DraftBody {
+        vehicle: draft.vehicle.clone(),
+        offence_codes: draft.offence_codes.clone(),
+        place: draft.place.clone(),
+        observed_at: draft.observed_at,
+        notes: draft.notes.clone(),
+        photos: draft
+            .photos
+            .iter()
+            .map(|p| DraftPhotoMeta {
+                width: p.width,
+                height: p.height,
+                sha256_original: p.sha256_original,
+                sha256_processed: p.sha256_processed,
+            })
+            .collect(),
+    };
+    let plain = Zeroizing::new(serde_json::to_vec(&body).expect("a draft always serialises"));
+    let enc = key.encrypt(b"fieldseal/store/draft/v1", &draft_aad(id, None), &plain);
+    tx.execute("UPDATE drafts SET body = ?2 WHERE id = ?1", params![id, enc])?;
+    tx.execute("DELETE FROM draft_photos WHERE draft_id = ?1", [id])?;
+    let mut ins = tx.prepare("INSERT INTO draft_photos (draft_id, idx, body) VALUES (?1, ?2, ?3)")?;
+    for (i, p) in draft.photos.iter().enumerate() {
+        let idx = u16::try_from(i).map_err(|_| CaptureError::TooManyPhotos { max: 16 })?;
+        let enc = key.encrypt(b"fieldseal/store/draft/v1", &draft_aad(id, Some(idx)), &p.jpeg);
+        ins.execute(params![id, idx, enc])?;
+    }
+    Ok(())
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let known = MIGRATIONS.len() as u32;
+    let found: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if found > known {
+        return Err(StoreError::NewerSchema { found, known });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i as u32 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}

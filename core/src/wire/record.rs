@@ -1,0 +1,158 @@
+//! The sealed case record: what only the enclave can read, checked strictly when opened.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::domain::{ObservedAt, Place, Vehicle, check_notes};
+use crate::ticket::{AccessCode, TicketNumber};
+use crate::wire::envelope::{EnvelopeHeader, MAX_PHOTOS};
+
+/// Version of the record layout inside the envelope.
+pub const RECORD_FORMAT: u16 = 1;
+/// Most offences on one case.
+pub const MAX_OFFENCES: usize = 5;
+
+/// One offence as charged (amount copied from the catalogue at capture time).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChargedOffence {
+    /// Tatbestandsnummer.
+    pub code: String,
+    /// Amount in cents.
+    pub amount_cents: u64,
+}
+
+/// What the record says of each photo (the pixels travel in separate blobs).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhotoMeta {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Hex SHA-256 of the photo as captured (before the pipeline).
+    pub sha256_original: String,
+    /// Hex SHA-256 of the sealed JPEG (after the pipeline).
+    pub sha256_processed: String,
+}
+
+/// The full case as sealed to the enclave.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseRecord {
+    /// [`RECORD_FORMAT`].
+    pub format: u16,
+    /// Ticket number.
+    pub ticket_number: TicketNumber,
+    /// The citizen's access code.
+    pub access_code: AccessCode,
+    /// Catalogue family the offences come from.
+    pub catalogue_id: String,
+    /// Catalogue version.
+    pub catalogue_version: String,
+    /// Offences charged.
+    pub offences: Vec<ChargedOffence>,
+    /// Sum of the amounts.
+    pub total_cents: u64,
+    /// Payment deadline, `YYYY-MM-DD`.
+    pub due_date: String,
+    /// The vehicle.
+    pub vehicle: Vehicle,
+    /// The place.
+    pub place: Place,
+    /// The time.
+    pub observed_at: ObservedAt,
+    /// Officer notes.
+    pub notes: String,
+    /// Photo metadata, index order.
+    pub photos: Vec<PhotoMeta>,
+}
+
+impl fmt::Debug for CaseRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CaseRecord")
+            .field("ticket_number", &self.ticket_number)
+            .field("offences", &self.offences)
+            .field("total_cents", &self.total_cents)
+            .field("personal_data", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Why opened record bytes are not an acceptable case.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecordError {
+    /// Not the expected JSON shape (the serde message names fields, never values).
+    #[error("the record is malformed")]
+    Malformed,
+    /// A newer record format.
+    #[error("record format {0} is not supported by this build")]
+    UnsupportedFormat(u16),
+    /// A rule across fields is broken.
+    #[error("the record is invalid: {0}")]
+    Invalid(&'static str),
+}
+
+impl CaseRecord {
+    /// Serialises for sealing; the buffer is zeroized on drop.
+    pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
+        Zeroizing::new(serde_json::to_vec(self).expect("a case record always serialises"))
+    }
+
+    /// Parses and checks record bytes, and that they fit the envelope header they came in.
+    pub fn from_bytes(bytes: &[u8], header: &EnvelopeHeader) -> Result<Self, RecordError> {
+        let r: Self = serde_json::from_slice(bytes).map_err(|_| RecordError::Malformed)?;
+        if r.format != RECORD_FORMAT {
+            return Err(RecordError::UnsupportedFormat(r.format));
+        }
+        r.check()?;
+        if r.photos.len() != header.photos.len() {
+            return Err(RecordError::Invalid("photo count differs from the envelope header"));
+        }
+        Ok(r)
+    }
+
+    fn check(&self) -> Result<(), RecordError> {
+        if self.offences.is_empty() || self.offences.len() > MAX_OFFENCES {
+            return Err(RecordError::Invalid("offence count out of range"));
+        }
+        let sum = self.offences.iter().try_fold(0u64, |acc, o| acc.checked_add(o.amount_cents));
+        if sum != Some(self.total_cents) || self.total_cents == 0 {
+            return Err(RecordError::Invalid("total does not equal the sum of the offences"));
+        }
+        if !is_iso_date(&self.due_date) {
+            return Err(RecordError::Invalid("due date is not YYYY-MM-DD"));
+        }
+        Place::new(self.place.lat, self.place.lon, self.place.accuracy_m, &self.place.address)
+            .map_err(|_| RecordError::Invalid("place out of range"))?;
+        ObservedAt::new(self.observed_at.device_unix_ms, self.observed_at.server_offset_ms, self.observed_at.utc_offset_minutes)
+            .map_err(|_| RecordError::Invalid("observation time implausible"))?;
+        check_notes(&self.notes).map_err(|_| RecordError::Invalid("notes too long"))?;
+        if self.photos.len() > usize::from(MAX_PHOTOS) {
+            return Err(RecordError::Invalid("too many photos"));
+        }
+        let is_hash = |h: &str| h.len() == 64 && h.chars().all(|c| c.is_ascii_hexdigit());
+        if !self.photos.iter().all(|p| is_hash(&p.sha256_original) && is_hash(&p.sha256_processed)) {
+            return Err(RecordError::Invalid("photo hash is not SHA-256 hex"));
+        }
+        Ok(())
+    }
+}
+
+/// `YYYY-MM-DD` naming a real calendar day.
+fn is_iso_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return false;
+    }
+    let num = |r: std::ops::Range<usize>| s.get(r).filter(|p| p.bytes().all(|c| c.is_ascii_digit())).and_then(|p| p.parse::<u16>().ok());
+    let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) else {
+        return false;
+    };
+    let Ok(month) = time::Month::try_from(u8::try_from(m).unwrap_or(0)) else {
+        return false;
+    };
+    time::Date::from_calendar_date(i32::from(y), month, u8::try_from(d).unwrap_or(0)).is_ok()
+}

@@ -1,0 +1,87 @@
+//! Shared set-up for the core integration tests: an enrolled store in a temporary folder.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use fieldseal_core::catalogue::CatalogueBody;
+use fieldseal_core::demo;
+use fieldseal_core::seal::{EnclaveSecretKey, SigningKey};
+use fieldseal_core::store::{DeviceStore, Enrolment, StorageKey};
+use fieldseal_core::wire::envelope::Id16;
+
+pub const STORAGE_KEY: [u8; 32] = [7u8; 32];
+
+pub fn shared_dir() -> PathBuf {
+    match std::env::var_os("FIELDSEAL_SHARED") {
+        Some(p) => p.into(),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"),
+    }
+}
+
+pub fn sample_photo(name: &str) -> Vec<u8> {
+    let p = shared_dir().join("samples/photos").join(name);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("sample photo {} is missing: {e}", p.display()))
+}
+
+/// A fresh temporary folder, removed when dropped.
+pub struct TempDir(pub PathBuf);
+impl TempDir {
+    pub fn new(tag: &str) -> Self {
+        let p = std::env::temp_dir().join(format!("fieldseal-{tag}-{}-{}", std::process::id(), Id16::make_random().to_hex()));
+        std::fs::create_dir_all(&p).expect("temp dir");
+        Self(p)
+    }
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub struct Enrolled {
+    pub store: DeviceStore,
+    pub enclave: EnclaveSecretKey,
+    pub issuer: SigningKey,
+}
+
+pub fn enrolment(enclave: &EnclaveSecretKey, issuer: &SigningKey, prefix: u16) -> Enrolment {
+    Enrolment {
+        device_id: Id16::make_random(),
+        device_prefix: prefix,
+        enclave_key: enclave.public_key(),
+        catalogue: CatalogueBody::german_default().sign(issuer),
+        issuer_key: issuer.verifying_key(),
+        payee: demo::demo_payee("https://portal.example"),
+    }
+}
+
+pub fn enrolled_store(db: &Path) -> Enrolled {
+    let enclave = EnclaveSecretKey::make_random();
+    let issuer = SigningKey::make_random();
+    let mut store = DeviceStore::open(db, StorageKey::from_bytes(STORAGE_KEY)).expect("opens");
+    store.enrol(enrolment(&enclave, &issuer, 42)).expect("enrols");
+    Enrolled { store, enclave, issuer }
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_millis() as i64
+}
+
+/// Every byte of every file in `dir` (database, WAL, journal).
+pub fn all_bytes(dir: &Path) -> Vec<u8> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).expect("readable") {
+        let p = e.expect("entry").path();
+        if p.is_file() {
+            out.extend(std::fs::read(&p).expect("readable"));
+        }
+    }
+    out
+}
+
+pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
