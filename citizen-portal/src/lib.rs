@@ -1,1 +1,2 @@
-//! citizen-portal
+//! fieldseal-portal: the citizen and clerk web pages, mounted by the server. Arrives with the
+//! citizen portal issue.

@@ -96,7 +96,8 @@ impl SignedCatalogue {
         if self.body.len() > MAX_CATALOGUE_BYTES {
             return Err(CatalogueError::TooLarge);
         }
-        let sig: [u8; 64] = decode_hex(&self.signature).and_then(|v| v.try_into().ok()).ok_or(CatalogueError::Unsigned)?;
+        let sig: [u8; 64] =
+            decode_hex(&self.signature).and_then(|v| v.try_into().ok()).ok_or(CatalogueError::Unsigned)?;
         if !issuer.verify(SIGNATURE_CONTEXT, &[self.body.as_bytes()], &sig) {
             return Err(CatalogueError::BadSignature);
         }

@@ -38,7 +38,11 @@ pub fn street_photo(seed: u64, width: u32, height: u32) -> Vec<u8> {
             let (px0, px1, py0, py1) = (width * 2 / 5, width * 3 / 5, cy1 - height / 10, cy1 - height / 30);
             if (px0..px1).contains(&x) && (py0..py1).contains(&y) {
                 // The plate: white with dark "characters".
-                return if (x / (width / 60).max(1)) % 3 == 0 && y > py0 + 4 && y + 4 < py1 { Rgb([15, 15, 15]) } else { Rgb([245, 245, 240]) };
+                return if (x / (width / 60).max(1)) % 3 == 0 && y > py0 + 4 && y + 4 < py1 {
+                    Rgb([15, 15, 15])
+                } else {
+                    Rgb([245, 245, 240])
+                };
             }
             let shade = u8::try_from(noise).unwrap_or(0);
             return Rgb([car[0].saturating_add(shade), car[1].saturating_add(shade), car[2].saturating_add(shade)]);
@@ -98,16 +102,32 @@ pub enum DemoError {
 
 /// A realistic draft: the `n`-th case of a shift, with `photos` (raw camera files) run
 /// through the pipeline.
-pub fn demo_draft(catalogue: &Catalogue, n: u64, plate: &str, photos: &[Vec<u8>], now_ms: i64) -> Result<CaseDraft, DemoError> {
+pub fn demo_draft(
+    catalogue: &Catalogue,
+    n: u64,
+    plate: &str,
+    photos: &[Vec<u8>],
+    now_ms: i64,
+) -> Result<CaseDraft, DemoError> {
     let offences = catalogue.offences();
     let offence = &offences[(n as usize * 7) % offences.len()];
     let street = STREETS[n as usize % STREETS.len()];
     let settings = PhotoSettings::default();
     let processed = photos.iter().map(|p| photo::process(p, &settings)).collect::<Result<Vec<_>, _>>()?;
     Ok(CaseDraft {
-        vehicle: Vehicle::new(plate, "DE", ["VW", "BMW", "Opel", "Ford"][n as usize % 4], ["rot", "blau", "silber", "schwarz"][n as usize % 4])?,
+        vehicle: Vehicle::new(
+            plate,
+            "DE",
+            ["VW", "BMW", "Opel", "Ford"][n as usize % 4],
+            ["rot", "blau", "silber", "schwarz"][n as usize % 4],
+        )?,
         offence_codes: vec![offence.code.clone()],
-        place: Place::new(52.52 + (n % 50) as f64 * 0.0011, 13.405 + (n % 30) as f64 * 0.0013, 4.0 + (n % 9) as f64, street)?,
+        place: Place::new(
+            52.52 + (n % 50) as f64 * 0.0011,
+            13.405 + (n % 30) as f64 * 0.0013,
+            4.0 + (n % 9) as f64,
+            street,
+        )?,
         observed_at: ObservedAt::new(now_ms, 0, 60)?,
         notes: format!("Fahrzeug ohne Fahrer angetroffen, Fall {n}."),
         photos: processed,

@@ -87,7 +87,9 @@ impl Plate {
                 continue;
             }
             if !c.is_alphanumeric() {
-                return Err(CaptureError::ImpossiblePlate { reason: "only letters, digits and separators are allowed" });
+                return Err(CaptureError::ImpossiblePlate {
+                    reason: "only letters, digits and separators are allowed",
+                });
             }
             if pending_sep {
                 display.push(' ');
@@ -220,12 +222,7 @@ impl Vehicle {
     pub fn new(plate: &str, nationality: &str, make: &str, colour: &str) -> Result<Self, CaptureError> {
         let nationality = Nationality::parse(nationality)?;
         let plate = Plate::parse(plate, &nationality)?;
-        Ok(Self {
-            plate,
-            nationality,
-            make: short_text(make, "make")?,
-            colour: short_text(colour, "colour")?,
-        })
+        Ok(Self { plate, nationality, make: short_text(make, "make")?, colour: short_text(colour, "colour")? })
     }
 }
 
@@ -368,7 +365,8 @@ mod tests {
     #[test]
     fn impossible_german_plates_are_refused() {
         assert_eq!(Plate::parse(" - ", &de()), Err(CaptureError::EmptyPlate));
-        for raw in ["1234", "B 0123", "ABCDEF 1", "B AB 12345", "B-AB", "B AB 12X", "B AB 1!", "BAB 1234 H E", "Ω 12"] {
+        for raw in ["1234", "B 0123", "ABCDEF 1", "B AB 12345", "B-AB", "B AB 12X", "B AB 1!", "BAB 1234 H E", "Ω 12"]
+        {
             assert!(matches!(Plate::parse(raw, &de()), Err(CaptureError::ImpossiblePlate { .. })), "{raw}");
         }
     }
@@ -412,7 +410,10 @@ mod tests {
     fn notes_are_limited() {
         assert_eq!(check_notes(" ok\nline two ").expect("valid"), "ok\nline two");
         let long = "ä".repeat(MAX_NOTES_CHARS + 1);
-        assert_eq!(check_notes(&long), Err(CaptureError::NotesTooLong { max: MAX_NOTES_CHARS, got: MAX_NOTES_CHARS + 1 }));
+        assert_eq!(
+            check_notes(&long),
+            Err(CaptureError::NotesTooLong { max: MAX_NOTES_CHARS, got: MAX_NOTES_CHARS + 1 })
+        );
     }
 
     #[test]

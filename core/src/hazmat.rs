@@ -4,7 +4,7 @@
 //! `chacha20poly1305`, `hkdf`, `sha2`, `ed25519-dalek`). The tests prove each against the
 //! published vectors (RFC 9180, Wycheproof).
 
-use chacha20poly1305::aead::{Aead as _, KeyInit, Payload};
+use chacha20poly1305::aead::{Aead as _, AeadInOut as _, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
@@ -51,8 +51,7 @@ pub(crate) fn sha256(parts: &[&[u8]]) -> [u8; 32] {
 pub(crate) fn derive_key(ikm: &[u8], info: &[u8]) -> Zeroizing<[u8; 32]> {
     let hk = hkdf::Hkdf::<Sha256>::new(None, ikm);
     let mut okm = Zeroizing::new([0u8; 32]);
-    hk.expand(info, okm.as_mut())
-        .expect("32 bytes is a valid HKDF-SHA256 output length");
+    hk.expand(info, okm.as_mut()).expect("32 bytes is a valid HKDF-SHA256 output length");
     okm
 }
 
@@ -63,10 +62,19 @@ pub(crate) struct AeadFailure;
 
 /// ChaCha20-Poly1305 (RFC 8439) encryption; the 16-byte tag is appended.
 pub(crate) fn aead_seal(key: &[u8; 32], nonce: &[u8; 12], aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(plaintext.len() + 16);
+    out.extend_from_slice(plaintext);
+    aead_seal_in_place(key, nonce, aad, &mut out, 0);
+    out
+}
+
+/// Encrypts `buf[start..]` in place and appends the tag: one buffer, no copy of the message.
+pub(crate) fn aead_seal_in_place(key: &[u8; 32], nonce: &[u8; 12], aad: &[u8], buf: &mut Vec<u8>, start: usize) {
     let cipher = ChaCha20Poly1305::new(&Key::from(*key));
-    cipher
-        .encrypt(&Nonce::from(*nonce), Payload { msg: plaintext, aad })
-        .expect("ChaCha20-Poly1305 encryption of an in-memory buffer cannot fail")
+    let tag = cipher
+        .encrypt_inout_detached(&Nonce::from(*nonce), aad, buf[start..].as_mut().into())
+        .expect("ChaCha20-Poly1305 encryption of an in-memory buffer cannot fail");
+    buf.extend_from_slice(&tag);
 }
 
 /// ChaCha20-Poly1305 (RFC 8439) decryption of `ciphertext || tag`.
@@ -77,10 +85,7 @@ pub(crate) fn aead_open(
     ciphertext: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>, AeadFailure> {
     let cipher = ChaCha20Poly1305::new(&Key::from(*key));
-    cipher
-        .decrypt(&Nonce::from(*nonce), Payload { msg: ciphertext, aad })
-        .map(Zeroizing::new)
-        .map_err(|_| AeadFailure)
+    cipher.decrypt(&Nonce::from(*nonce), Payload { msg: ciphertext, aad }).map(Zeroizing::new).map_err(|_| AeadFailure)
 }
 
 /// Ed25519 verification with the strict rules (no small-order keys, canonical `S`).
@@ -147,7 +152,10 @@ pub(crate) mod tests {
         let vectors = load_json("vectors/hpke/rfc9180_x25519_sha256_chacha20poly1305.json");
         let mut checked_modes = 0;
         for v in vectors.as_array().expect("array of suites") {
-            assert_eq!((v["kem_id"].as_u64(), v["kdf_id"].as_u64(), v["aead_id"].as_u64()), (Some(32), Some(1), Some(3)));
+            assert_eq!(
+                (v["kem_id"].as_u64(), v["kdf_id"].as_u64(), v["aead_id"].as_u64()),
+                (Some(32), Some(1), Some(3))
+            );
             let mode = v["mode"].as_u64().expect("mode");
             let info = hexv(&v["info"]);
             let (sk_r, pk_r) = Kem::derive_keypair(&hexv(&v["ikmR"]));
@@ -240,9 +248,7 @@ pub(crate) mod tests {
             for t in group["tests"].as_array().expect("tests") {
                 let msg = hexv(&t["msg"]);
                 let sig = hexv(&t["sig"]);
-                let ok = <[u8; 64]>::try_from(sig.as_slice())
-                    .map(|s| ed25519_verify(&pk, &msg, &s))
-                    .unwrap_or(false);
+                let ok = <[u8; 64]>::try_from(sig.as_slice()).map(|s| ed25519_verify(&pk, &msg, &s)).unwrap_or(false);
                 let expected = t["result"].as_str() == Some("valid");
                 assert_eq!(ok, expected, "tcId {} ({})", t["tcId"], t["comment"]);
                 count += 1;

@@ -46,7 +46,10 @@ impl PayeeConfig {
         probe.to_payload()?;
         let base = self.portal_base_url.trim_end_matches('/');
         if !(base.starts_with("https://") || base.starts_with("http://")) || base.contains(['?', '#', ' ']) {
-            return Err(EpcError::Field { field: "portal_base_url", reason: "must be an http(s) address without query" });
+            return Err(EpcError::Field {
+                field: "portal_base_url",
+                reason: "must be an http(s) address without query",
+            });
         }
         if self.due_days == 0 || self.due_days > 365 {
             return Err(EpcError::Field { field: "due_days", reason: "must be 1 to 365" });
@@ -100,7 +103,8 @@ impl Notice {
     /// The bilingual text for the printed notice.
     pub fn text(&self) -> String {
         let mut t = String::new();
-        let due_de = format!("{:02}.{:02}.{}", self.due_date.day(), u8::from(self.due_date.month()), self.due_date.year());
+        let due_de =
+            format!("{:02}.{:02}.{}", self.due_date.day(), u8::from(self.due_date.month()), self.due_date.year());
         let _ = writeln!(t, "VERWARNUNG MIT VERWARNUNGSGELD / PARKING NOTICE");
         let _ = writeln!(t, "Ticket-Nr. / Ticket no.: {}", self.ticket_number.grouped());
         for o in &self.offences {
@@ -361,7 +365,11 @@ fn parse_epc_amount(s: &str) -> Result<u64, EpcError> {
     let bad = || field("amount", "must be EUR followed by an amount with at most 2 decimals");
     let num = s.strip_prefix("EUR").ok_or_else(bad)?;
     let (whole, frac) = num.split_once('.').unwrap_or((num, ""));
-    if whole.is_empty() || whole.len() > 9 || frac.len() > 2 || !whole.chars().chain(frac.chars()).all(|c| c.is_ascii_digit()) {
+    if whole.is_empty()
+        || whole.len() > 9
+        || frac.len() > 2
+        || !whole.chars().chain(frac.chars()).all(|c| c.is_ascii_digit())
+    {
         return Err(bad());
     }
     let whole: u64 = whole.parse().map_err(|_| bad())?;
@@ -432,7 +440,10 @@ mod tests {
         let payload = transfer.to_payload().expect("valid");
         assert_eq!(
             payload,
-            format!("BCD\n002\n1\nSCT\nBHBLDEHHXXX\nStadtkasse Musterstadt\nDE71110220330123456789\nEUR25.00\n\n\n{}", t.grouped())
+            format!(
+                "BCD\n002\n1\nSCT\nBHBLDEHHXXX\nStadtkasse Musterstadt\nDE71110220330123456789\nEUR25.00\n\n\n{}",
+                t.grouped()
+            )
         );
         assert!(payload.len() <= EPC_MAX_BYTES && !payload.ends_with('\n'));
         assert_eq!(EpcTransfer::from_payload(&payload).expect("parses back"), transfer);

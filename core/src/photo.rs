@@ -50,7 +50,9 @@ pub enum PhotoError {
     #[error("the photo is not a JPEG or PNG image")]
     UnsupportedFormat,
     /// Over the dimension or pixel limits (typical of decompression bombs).
-    #[error("the photo is {width}x{height} pixels, over the limit of {max_dimension} px per side and {max_megapixels} MP")]
+    #[error(
+        "the photo is {width}x{height} pixels, over the limit of {max_dimension} px per side and {max_megapixels} MP"
+    )]
     TooManyPixels { width: u32, height: u32, max_dimension: u32, max_megapixels: u32 },
     /// Decoding would need more memory than allowed.
     #[error("decoding the photo would need more memory than allowed")]
@@ -87,16 +89,8 @@ impl fmt::Debug for ProcessedPhoto {
 /// Runs the whole pipeline on one captured photo.
 pub fn process(input: &[u8], settings: &PhotoSettings) -> Result<ProcessedPhoto, PhotoError> {
     let sha256_original = crate::hazmat::sha256(&[input]);
-    let mut img = decode_upright(input, settings)?;
-    let (w, h) = (img.width(), img.height());
-    let long = w.max(h);
-    if long > settings.long_edge {
-        let scale = f64::from(settings.long_edge) / f64::from(long);
-        let nw = ((f64::from(w) * scale).round() as u32).max(1);
-        let nh = ((f64::from(h) * scale).round() as u32).max(1);
-        img = img.resize_exact(nw, nh, image::imageops::FilterType::Triangle);
-    }
-    let rgb = img.into_rgb8();
+    let img = decode_upright(input, settings)?;
+    let rgb = downscale(img.into_rgb8(), settings.long_edge)?;
     let mut jpeg = Zeroizing::new(Vec::with_capacity(rgb.len() / 8));
     let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(Cursor::new(&mut *jpeg), settings.jpeg_quality);
     rgb.write_with_encoder(encoder).map_err(|_| PhotoError::Encode)?;
@@ -107,6 +101,25 @@ pub fn process(input: &[u8], settings: &PhotoSettings) -> Result<ProcessedPhoto,
         jpeg,
         sha256_original,
     })
+}
+
+/// Scales so the long edge is at most `long_edge` (Lanczos3, SIMD); never enlarges.
+fn downscale(rgb: image::RgbImage, long_edge: u32) -> Result<image::RgbImage, PhotoError> {
+    use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer, images::Image};
+    let (w, h) = rgb.dimensions();
+    let long = w.max(h);
+    if long <= long_edge {
+        return Ok(rgb);
+    }
+    let scale = f64::from(long_edge) / f64::from(long);
+    let nw = ((f64::from(w) * scale).round() as u32).max(1);
+    let nh = ((f64::from(h) * scale).round() as u32).max(1);
+    let src = Image::from_vec_u8(w, h, rgb.into_raw(), PixelType::U8x3).map_err(|_| PhotoError::Encode)?;
+    let mut dst = Image::new(nw, nh, PixelType::U8x3);
+    Resizer::new()
+        .resize(&src, &mut dst, &ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3)))
+        .map_err(|_| PhotoError::Encode)?;
+    image::RgbImage::from_raw(nw, nh, dst.into_vec()).ok_or(PhotoError::Encode)
 }
 
 /// Decodes under the limits and applies the EXIF orientation.
@@ -267,7 +280,8 @@ pub(crate) mod tests {
     #[test]
     fn all_eight_exif_orientations_come_out_upright() {
         let small = PhotoSettings { long_edge: 300, ..PhotoSettings::default() };
-        let reference = image::load_from_memory(&process(&sample("Portrait_1.jpg"), &small).expect("ok").jpeg).expect("decodes");
+        let reference =
+            image::load_from_memory(&process(&sample("Portrait_1.jpg"), &small).expect("ok").jpeg).expect("decodes");
         assert_eq!((reference.width(), reference.height()), (200, 300), "portrait");
         for n in 2..=8 {
             let raw = sample(&format!("Portrait_{n}.jpg"));
@@ -287,7 +301,8 @@ pub(crate) mod tests {
 
     #[test]
     fn downscales_to_the_long_edge_and_keeps_aspect() {
-        let out = process(&sample("Portrait_6.jpg"), &PhotoSettings { long_edge: 1024, ..Default::default() }).expect("ok");
+        let out =
+            process(&sample("Portrait_6.jpg"), &PhotoSettings { long_edge: 1024, ..Default::default() }).expect("ok");
         assert_eq!((out.width, out.height), (683, 1024));
         let out = process(&sample("Portrait_6.jpg"), &PhotoSettings::default()).expect("ok");
         assert_eq!((out.width, out.height), (1200, 1800), "never enlarged");

@@ -129,6 +129,11 @@ impl fmt::Debug for VerifyingKey {
     }
 }
 
+/// 32 fresh random bytes for a symmetric key (`make_*`: random). Zeroized on drop.
+pub fn make_random_key() -> Zeroizing<[u8; 32]> {
+    Zeroizing::new(hazmat::random_array())
+}
+
 pub(crate) fn hex_lower(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -154,7 +159,9 @@ pub enum OpenError {
     #[error("the sealed record does not decrypt: wrong enclave key or tampered ciphertext")]
     Decrypt,
     /// The blob belongs to another envelope or another photo slot.
-    #[error("the photo blob belongs to envelope {found_envelope} photo {found_index}, not photo {expected_index} of this envelope")]
+    #[error(
+        "the photo blob belongs to envelope {found_envelope} photo {found_index}, not photo {expected_index} of this envelope"
+    )]
     BlobMismatch { expected_index: u16, found_envelope: Id16, found_index: u16 },
     /// The blob's length or hash differs from what the signed header says.
     #[error("photo blob {index} does not match the signed header (length or SHA-256 differs)")]
@@ -229,7 +236,11 @@ pub(crate) fn seal_with_rng(
         return Err(SealError::Chain("the first envelope has no predecessor"));
     }
     if req.photos.len() > MAX_PHOTOS as usize {
-        return Err(SealError::OverLimit { what: "photo count", value: req.photos.len() as u64, limit: MAX_PHOTOS.into() });
+        return Err(SealError::OverLimit {
+            what: "photo count",
+            value: req.photos.len() as u64,
+            limit: MAX_PHOTOS.into(),
+        });
     }
     let record_len = req.record.len() + 16;
     if record_len > MAX_RECORD_CIPHERTEXT as usize {
@@ -256,8 +267,10 @@ pub(crate) fn seal_with_rng(
         let index = u16::try_from(i).expect("photo count is at most MAX_PHOTOS");
         let key = export_photo_key(|label, out| ctx.export(label, out), &req.envelope_id, index);
         let prefix = envelope::blob_prefix(&req.envelope_id, index);
-        let mut blob = prefix.to_vec();
-        blob.extend(hazmat::aead_seal(&key, &BLOB_NONCE, &prefix, photo));
+        let mut blob = Vec::with_capacity(BLOB_PREFIX_LEN + photo.len() + 16);
+        blob.extend_from_slice(&prefix);
+        blob.extend_from_slice(photo);
+        hazmat::aead_seal_in_place(&key, &BLOB_NONCE, &prefix, &mut blob, BLOB_PREFIX_LEN);
         entries.push(PhotoEntry {
             sealed_len: u32::try_from(blob.len()).expect("checked against MAX_BLOB_LEN"),
             sha256: hazmat::sha256(&[&blob]),
@@ -331,12 +344,16 @@ impl fmt::Debug for OpenedEnvelope {
 }
 
 /// Verifies the device signature, then decrypts the record with the enclave key.
-pub fn open(envelope_bytes: &[u8], device: &VerifyingKey, enclave: &EnclaveSecretKey) -> Result<OpenedEnvelope, OpenError> {
+pub fn open(
+    envelope_bytes: &[u8],
+    device: &VerifyingKey,
+    enclave: &EnclaveSecretKey,
+) -> Result<OpenedEnvelope, OpenError> {
     let header = verify(envelope_bytes, device)?;
     let view = envelope::parse(envelope_bytes)?;
     let enc = <Kem as hpke::Kem>::EncappedKey::from_bytes(&header.enc).map_err(|_| OpenError::Decrypt)?;
-    let mut ctx =
-        hpke::setup_receiver::<Aead, Kdf, Kem>(&OpModeR::Base, &enclave.0, &enc, HPKE_INFO).map_err(|_| OpenError::Decrypt)?;
+    let mut ctx = hpke::setup_receiver::<Aead, Kdf, Kem>(&OpModeR::Base, &enclave.0, &enc, HPKE_INFO)
+        .map_err(|_| OpenError::Decrypt)?;
     let record = Zeroizing::new(ctx.open(view.ciphertext, view.header_bytes).map_err(|_| OpenError::Decrypt)?);
     let blob_keys = (0..header.photos.len())
         .map(|i| {
@@ -542,7 +559,8 @@ mod tests {
             record: b"{\"pinned\":true}",
             photos: &photos,
         };
-        let sealed = seal_with_rng(&req, &enclave.public_key(), &device, &mut ReplayRng(vec![0x77; 32])).expect("seals");
+        let sealed =
+            seal_with_rng(&req, &enclave.public_key(), &device, &mut ReplayRng(vec![0x77; 32])).expect("seals");
         insta::assert_snapshot!("envelope_v1_hex", hex_lower(&sealed.envelope));
         insta::assert_snapshot!("blob_v1_hex", hex_lower(&sealed.blobs[0]));
         // And the pinned bytes still open.

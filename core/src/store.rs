@@ -339,7 +339,19 @@ impl DeviceStore {
                 "SELECT device_id, device_prefix, signing_key_wrapped, verifying_key, enclave_key, issuer_key,
                         catalogue_body, catalogue_signature, payee_json FROM enrolment WHERE id = 1",
                 [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?)),
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                        r.get(7)?,
+                        r.get(8)?,
+                    ))
+                },
             )
             .optional()?;
         let Some((device_id, prefix, wrapped, vk, enclave, issuer, body, signature, payee_json)) = row else {
@@ -382,7 +394,11 @@ impl DeviceStore {
             device_prefix: enrolment.device_prefix,
             verifying_key: signing_key.verifying_key(),
         };
-        let wrapped = self.storage_key.encrypt(b"fieldseal/store/signing-key/v1", &identity.device_id.0, signing_key.to_seed().as_ref());
+        let wrapped = self.storage_key.encrypt(
+            b"fieldseal/store/signing-key/v1",
+            &identity.device_id.0,
+            signing_key.to_seed().as_ref(),
+        );
         let payee_json = serde_json::to_string(&enrolment.payee).expect("payee settings serialise");
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
@@ -432,10 +448,7 @@ impl DeviceStore {
     pub fn save_draft(&mut self, draft: &CaseDraft) -> Result<i64, StoreError> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let now = now_ms();
-        tx.execute(
-            "INSERT INTO drafts (created_at_ms, updated_at_ms, body) VALUES (?1, ?1, x'')",
-            params![now],
-        )?;
+        tx.execute("INSERT INTO drafts (created_at_ms, updated_at_ms, body) VALUES (?1, ?1, x'')", params![now])?;
         let id = tx.last_insert_rowid();
         write_draft(&tx, &self.storage_key, id, draft)?;
         tx.commit()?;
@@ -521,7 +534,9 @@ impl DeviceStore {
         draft.validate(&enrolled.catalogue)?;
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let (next_sequence, head): (u64, Vec<u8>) =
-            tx.query_row("SELECT next_sequence, head_hash FROM chain WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            tx.query_row("SELECT next_sequence, head_hash FROM chain WHERE id = 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
         let counter = u32::try_from(next_sequence).map_err(|_| StoreError::TicketsExhausted)?;
         let ticket = TicketNumber::issue(enrolled.identity.device_prefix, counter).map_err(|e| match e {
             TicketError::OutOfRange => StoreError::TicketsExhausted,
@@ -605,7 +620,8 @@ impl DeviceStore {
             out.push(OutboxEntry {
                 envelope_id: Id16(array(id, "envelope id")?),
                 sequence,
-                ticket_number: TicketNumber::parse(&ticket).map_err(|_| corrupt("a stored ticket number is invalid"))?,
+                ticket_number: TicketNumber::parse(&ticket)
+                    .map_err(|_| corrupt("a stored ticket number is invalid"))?,
                 created_at_ms,
                 photo_count,
                 upload_bytes,
@@ -650,10 +666,16 @@ impl DeviceStore {
         }
         let Some(enrolled) = self.enrolled.as_ref() else {
             let n: u64 = self.conn.query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))?;
-            return if n == 0 { Ok(IntegrityReport { envelopes: 0, blobs: 0, drafts }) } else { Err(corrupt("outbox without enrolment")) };
+            return if n == 0 {
+                Ok(IntegrityReport { envelopes: 0, blobs: 0, drafts })
+            } else {
+                Err(corrupt("outbox without enrolment"))
+            };
         };
         let (next_sequence, head): (u64, Vec<u8>) =
-            self.conn.query_row("SELECT next_sequence, head_hash FROM chain WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            self.conn.query_row("SELECT next_sequence, head_hash FROM chain WHERE id = 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
         let mut stmt = self
             .conn
             .prepare("SELECT envelope_id, sequence, ticket_number, envelope, envelope_hash, photo_count FROM outbox ORDER BY sequence")?;
@@ -682,22 +704,25 @@ impl DeviceStore {
             if seal::envelope_hash(&envelope) != hash {
                 return Err(corrupt(format!("envelope {seq} hash differs")));
             }
-            let expected_ticket = TicketNumber::issue(enrolled.identity.device_prefix, u32::try_from(seq).unwrap_or(u32::MAX))
-                .map_err(|_| corrupt("sequence beyond the ticket range"))?;
+            let expected_ticket =
+                TicketNumber::issue(enrolled.identity.device_prefix, u32::try_from(seq).unwrap_or(u32::MAX))
+                    .map_err(|_| corrupt("sequence beyond the ticket range"))?;
             if ticket != expected_ticket.digits() {
                 return Err(corrupt(format!("envelope {seq} carries the wrong ticket number")));
             }
             if header.photos.len() != photo_count {
                 return Err(corrupt(format!("envelope {seq} photo count differs")));
             }
-            let mut bstmt = self.conn.prepare_cached("SELECT idx, blob FROM outbox_blobs WHERE envelope_id = ?1 ORDER BY idx")?;
+            let mut bstmt =
+                self.conn.prepare_cached("SELECT idx, blob FROM outbox_blobs WHERE envelope_id = ?1 ORDER BY idx")?;
             let found: Vec<(u16, Vec<u8>)> =
                 bstmt.query_map([id.0], |b| Ok((b.get(0)?, b.get(1)?)))?.collect::<Result<_, _>>()?;
             if found.len() != photo_count {
                 return Err(corrupt(format!("envelope {seq} has {} of {photo_count} blobs", found.len())));
             }
             for (idx, blob) in &found {
-                seal::check_blob(&header, *idx, blob).map_err(|e| corrupt(format!("envelope {seq} blob {idx}: {e}")))?;
+                seal::check_blob(&header, *idx, blob)
+                    .map_err(|e| corrupt(format!("envelope {seq} blob {idx}: {e}")))?;
             }
             blobs += found.len() as u64;
             prev_hash = hash;

@@ -214,7 +214,12 @@ mod tests {
         let t = TicketNumber::issue(42, 127).expect("in range");
         assert_eq!(t.digits().len(), 12);
         assert_eq!((t.device_prefix(), t.counter()), (42, 127));
-        for form in [t.digits().to_owned(), t.grouped(), t.grouped().replace('-', " "), format!(" {} ", t.grouped().replace('-', "/"))] {
+        for form in [
+            t.digits().to_owned(),
+            t.grouped(),
+            t.grouped().replace('-', " "),
+            format!(" {} ", t.grouped().replace('-', "/")),
+        ] {
             assert_eq!(TicketNumber::parse(&form).expect(&form), t);
         }
     }

@@ -31,8 +31,9 @@ fn crash_child() {
     let Some(db) = std::env::var_os(DB_ENV) else { return };
     let mut store = DeviceStore::open(db.as_ref(), StorageKey::from_bytes(STORAGE_KEY)).expect("child opens the store");
     let photos = [demo::street_photo(random_u64(), 480, 320), demo::street_photo(random_u64(), 320, 480)];
-    let template = demo::demo_draft(store.catalogue().expect("enrolled"), random_u64() % 100, "D-CR 42", &photos, now_ms())
-        .expect("valid draft");
+    let template =
+        demo::demo_draft(store.catalogue().expect("enrolled"), random_u64() % 100, "D-CR 42", &photos, now_ms())
+            .expect("valid draft");
     // Like the app at start-up: finish what an earlier run left as drafts.
     for id in store.draft_ids().expect("lists drafts") {
         let sealed = store.seal_draft(id).expect("child seals a leftover draft");
@@ -70,9 +71,8 @@ fn store_survives_sigkill_at_random_points() {
             .spawn()
             .expect("child starts");
         let stdout = child.stdout.take().expect("piped");
-        let reader = std::thread::spawn(move || {
-            BufReader::new(stdout).lines().map_while(Result::ok).collect::<Vec<String>>()
-        });
+        let reader =
+            std::thread::spawn(move || BufReader::new(stdout).lines().map_while(Result::ok).collect::<Vec<String>>());
         // Kill anywhere from store opening to deep inside the sealing loop.
         std::thread::sleep(Duration::from_millis(20 + random_u64() % 600));
         child.kill().expect("SIGKILL delivered");
@@ -83,10 +83,15 @@ fn store_survives_sigkill_at_random_points() {
         reported_total += reported.len();
 
         let store = DeviceStore::open(&db, StorageKey::from_bytes(STORAGE_KEY)).expect("store reopens after SIGKILL");
-        let report = store.verify_integrity().unwrap_or_else(|e| panic!("round {round}: inconsistent after SIGKILL: {e}"));
-        let outbox: Vec<String> = store.outbox().expect("lists").iter().map(|e| e.ticket_number.digits().to_owned()).collect();
+        let report =
+            store.verify_integrity().unwrap_or_else(|e| panic!("round {round}: inconsistent after SIGKILL: {e}"));
+        let outbox: Vec<String> =
+            store.outbox().expect("lists").iter().map(|e| e.ticket_number.digits().to_owned()).collect();
         for t in &reported {
-            assert!(outbox.iter().any(|o| o == t), "round {round}: ticket {t} was reported sealed but is not in the outbox");
+            assert!(
+                outbox.iter().any(|o| o == t),
+                "round {round}: ticket {t} was reported sealed but is not in the outbox"
+            );
         }
         assert!(report.envelopes >= last_count, "round {round}: the outbox shrank");
         assert!(report.envelopes - last_count >= reported.len() as u64, "round {round}: fewer envelopes than reports");

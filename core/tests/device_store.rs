@@ -37,7 +37,12 @@ fn captured_case_is_sealed_numbered_and_opens_only_in_the_enclave() {
     assert_eq!(epc.amount_cents, Some(notice.total_cents));
     assert_eq!(epc.remittance, notice.ticket_number.grouped());
     let (t, sig) = parse_portal_link(&notice.portal_url).expect("link parses");
-    let claim = NoticeClaim { ticket_number: &t, total_cents: notice.total_cents, due_date: notice.due_date, iban: &notice.iban };
+    let claim = NoticeClaim {
+        ticket_number: &t,
+        total_cents: notice.total_cents,
+        due_date: notice.due_date,
+        iban: &notice.iban,
+    };
     assert!(claim.verify(&identity.verifying_key, &sig), "the notice link is genuine");
     assert!(!notice.portal_url.contains(notice.access_code.expose()), "never the access code in a URL");
     assert!(notice.text().contains(&notice.access_code.grouped()));

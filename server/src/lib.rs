@@ -1,1 +1,3 @@
-//! server
+#![doc = include_str!("../README.md")]
+
+pub mod demo;

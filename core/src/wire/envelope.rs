@@ -100,7 +100,9 @@ pub enum FormatError {
     #[error("envelope has {extra} unexpected trailing bytes")]
     TrailingBytes { extra: usize },
     /// A version this build does not know (probably written by a newer app).
-    #[error("envelope format version {0} is not supported by this build (it reads version {ENVELOPE_VERSION}); update the software")]
+    #[error(
+        "envelope format version {0} is not supported by this build (it reads version {ENVELOPE_VERSION}); update the software"
+    )]
     UnsupportedVersion(u8),
     /// A cipher suite this build does not know.
     #[error("envelope cipher suite {0} is not supported")]
@@ -155,10 +157,11 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], FormatError> {
-        let end = self.pos.checked_add(n).filter(|e| *e <= self.bytes.len()).ok_or(FormatError::Truncated {
-            needed: self.pos.saturating_add(n),
-            got: self.bytes.len(),
-        })?;
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|e| *e <= self.bytes.len())
+            .ok_or(FormatError::Truncated { needed: self.pos.saturating_add(n), got: self.bytes.len() })?;
         let s = &self.bytes[self.pos..end];
         self.pos = end;
         Ok(s)
@@ -174,7 +177,11 @@ impl<'a> Reader<'a> {
 /// Parses an envelope's layout. Checks sizes and versions; checks no signature.
 pub fn parse(bytes: &[u8]) -> Result<EnvelopeView<'_>, FormatError> {
     if bytes.len() > MAX_ENVELOPE_LEN {
-        return Err(FormatError::OverLimit { field: "envelope", value: bytes.len() as u64, limit: MAX_ENVELOPE_LEN as u64 });
+        return Err(FormatError::OverLimit {
+            field: "envelope",
+            value: bytes.len() as u64,
+            limit: MAX_ENVELOPE_LEN as u64,
+        });
     }
     let mut r = Reader { bytes, pos: 0 };
     let version = r.u8()?;
@@ -215,7 +222,11 @@ pub fn parse(bytes: &[u8]) -> Result<EnvelopeView<'_>, FormatError> {
     for _ in 0..count {
         let sealed_len = u32::from_be_bytes(r.array()?);
         if sealed_len > MAX_BLOB_LEN {
-            return Err(FormatError::OverLimit { field: "photo_len", value: sealed_len.into(), limit: MAX_BLOB_LEN.into() });
+            return Err(FormatError::OverLimit {
+                field: "photo_len",
+                value: sealed_len.into(),
+                limit: MAX_BLOB_LEN.into(),
+            });
         }
         if (sealed_len as usize) < BLOB_PREFIX_LEN + 16 {
             return Err(FormatError::Invalid { field: "photo_len", reason: "shorter than a blob prefix and tag" });

@@ -127,8 +127,12 @@ impl CaseRecord {
         }
         Place::new(self.place.lat, self.place.lon, self.place.accuracy_m, &self.place.address)
             .map_err(|_| RecordError::Invalid("place out of range"))?;
-        ObservedAt::new(self.observed_at.device_unix_ms, self.observed_at.server_offset_ms, self.observed_at.utc_offset_minutes)
-            .map_err(|_| RecordError::Invalid("observation time implausible"))?;
+        ObservedAt::new(
+            self.observed_at.device_unix_ms,
+            self.observed_at.server_offset_ms,
+            self.observed_at.utc_offset_minutes,
+        )
+        .map_err(|_| RecordError::Invalid("observation time implausible"))?;
         check_notes(&self.notes).map_err(|_| RecordError::Invalid("notes too long"))?;
         if self.photos.len() > usize::from(MAX_PHOTOS) {
             return Err(RecordError::Invalid("too many photos"));
@@ -147,7 +151,9 @@ fn is_iso_date(s: &str) -> bool {
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return false;
     }
-    let num = |r: std::ops::Range<usize>| s.get(r).filter(|p| p.bytes().all(|c| c.is_ascii_digit())).and_then(|p| p.parse::<u16>().ok());
+    let num = |r: std::ops::Range<usize>| {
+        s.get(r).filter(|p| p.bytes().all(|c| c.is_ascii_digit())).and_then(|p| p.parse::<u16>().ok())
+    };
     let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) else {
         return false;
     };
@@ -155,4 +161,85 @@ fn is_iso_date(s: &str) -> bool {
         return false;
     };
     time::Date::from_calendar_date(i32::from(y), month, u8::try_from(d).unwrap_or(0)).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::envelope::{Id16, PhotoEntry};
+
+    fn record() -> CaseRecord {
+        CaseRecord {
+            format: RECORD_FORMAT,
+            ticket_number: TicketNumber::issue(42, 7).expect("valid"),
+            access_code: AccessCode::parse("ABCD-EFGH-JKMN").expect("valid"),
+            catalogue_id: "de-bkat".into(),
+            catalogue_version: "2021-11-09.1".into(),
+            offences: vec![ChargedOffence { code: "141312".into(), amount_cents: 2500 }],
+            total_cents: 2500,
+            due_date: "2026-11-30".into(),
+            vehicle: Vehicle::new("B-QZ 4711", "DE", "VW", "rot").expect("valid"),
+            place: Place::new(52.520008, 13.404954, 4.5, "Unter den Linden 1, 10117 Berlin").expect("valid"),
+            observed_at: ObservedAt::new(1_795_000_000_000, -1200, 60).expect("valid"),
+            notes: "Fahrer nicht angetroffen".into(),
+            photos: vec![PhotoMeta {
+                width: 2048,
+                height: 1536,
+                sha256_original: "ab".repeat(32),
+                sha256_processed: "cd".repeat(32),
+            }],
+        }
+    }
+
+    fn header(photos: usize) -> EnvelopeHeader {
+        EnvelopeHeader {
+            envelope_id: Id16([1; 16]),
+            device_id: Id16([2; 16]),
+            sequence: 1,
+            prev_hash: [0; 32],
+            enc: [0; 32],
+            record_len: 16,
+            photos: vec![PhotoEntry { sealed_len: 100, sha256: [0; 32] }; photos],
+        }
+    }
+
+    #[test]
+    fn record_format_v1_is_pinned() {
+        let bytes = record().to_bytes();
+        let value: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
+        insta::assert_json_snapshot!("case_record_v1", value);
+        assert_eq!(CaseRecord::from_bytes(&bytes, &header(1)).expect("parses back"), record());
+    }
+
+    #[test]
+    fn strict_parsing_refuses_what_a_device_should_never_send() {
+        let good = serde_json::to_value(record()).expect("json");
+        let mutate = |f: &dyn Fn(&mut serde_json::Value)| {
+            let mut v = good.clone();
+            f(&mut v);
+            CaseRecord::from_bytes(&serde_json::to_vec(&v).expect("json"), &header(1))
+        };
+        assert_eq!(mutate(&|v| v["extra"] = 1.into()), Err(RecordError::Malformed));
+        assert_eq!(mutate(&|v| v["format"] = 2.into()), Err(RecordError::UnsupportedFormat(2)));
+        assert!(matches!(mutate(&|v| v["total_cents"] = 1.into()), Err(RecordError::Invalid(_))));
+        assert!(matches!(mutate(&|v| v["offences"] = serde_json::json!([])), Err(RecordError::Invalid(_))));
+        assert!(matches!(mutate(&|v| v["due_date"] = "2026-02-30".into()), Err(RecordError::Invalid(_))));
+        assert!(matches!(mutate(&|v| v["place"]["lat"] = 91.0.into()), Err(RecordError::Invalid(_))));
+        assert_eq!(mutate(&|v| v["vehicle"]["plate"] = "".into()), Err(RecordError::Malformed));
+        assert_eq!(mutate(&|v| v["ticket_number"] = "004200000071".into()), Err(RecordError::Malformed));
+        assert!(matches!(mutate(&|v| v["photos"][0]["sha256_original"] = "zz".into()), Err(RecordError::Invalid(_))));
+        assert!(matches!(
+            CaseRecord::from_bytes(&record().to_bytes(), &header(2)),
+            Err(RecordError::Invalid("photo count differs from the envelope header"))
+        ));
+        assert_eq!(CaseRecord::from_bytes(b"\xff\x00", &header(0)), Err(RecordError::Malformed));
+    }
+
+    #[test]
+    fn debug_output_hides_personal_data() {
+        let out = format!("{:?}", record());
+        for secret in ["QZ", "Linden", "52.52", "Fahrer", "ABCD"] {
+            assert!(!out.contains(secret), "{secret} leaked: {out}");
+        }
+    }
 }

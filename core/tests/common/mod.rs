@@ -27,7 +27,11 @@ pub fn sample_photo(name: &str) -> Vec<u8> {
 pub struct TempDir(pub PathBuf);
 impl TempDir {
     pub fn new(tag: &str) -> Self {
-        let p = std::env::temp_dir().join(format!("fieldseal-{tag}-{}-{}", std::process::id(), Id16::make_random().to_hex()));
+        let p = std::env::temp_dir().join(format!(
+            "fieldseal-{tag}-{}-{}",
+            std::process::id(),
+            Id16::make_random().to_hex()
+        ));
         std::fs::create_dir_all(&p).expect("temp dir");
         Self(p)
     }
