@@ -24,4 +24,7 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "tests: cargo test --workspace"
 cargo test --workspace --locked
 
+step "fuzz smoke: every fuzz target over its corpus, then 10 s each"
+bash scripts/fuzz.sh smoke 10
+
 step "all checks passed"

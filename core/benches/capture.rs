@@ -77,7 +77,9 @@ fn main() {
         let resize_image_crate = t.elapsed();
         let t = Instant::now();
         let mut out = Vec::new();
-        image::codecs::jpeg::JpegEncoder::new_with_quality(Cursor::new(&mut out), 85).encode_image(&small).expect("encodes");
+        image::codecs::jpeg::JpegEncoder::new_with_quality(Cursor::new(&mut out), 85)
+            .encode_image(&small)
+            .expect("encodes");
         let encode = t.elapsed();
         black_box((baseline, out));
         println!(
@@ -182,7 +184,10 @@ fn main() {
     println!("4 MB blob, {ROUNDS} rounds:");
     println!("  sealed as an envelope photo (copy + AEAD + SHA-256 + HPKE + sign): {env_mbs:8.1} MB/s");
     println!("  raw ChaCha20-Poly1305 in place (baseline):                       {raw_mbs:8.1} MB/s");
-    println!("  SHA-256 alone (the signed blob digest):                           {:8.1} MB/s", mb / t_sha.as_secs_f64());
+    println!(
+        "  SHA-256 alone (the signed blob digest):                           {:8.1} MB/s",
+        mb / t_sha.as_secs_f64()
+    );
     println!("  ratio envelope / raw: {:.2}", env_mbs / raw_mbs);
     drop(store);
     let _ = std::fs::remove_dir_all(&dir);

@@ -44,8 +44,7 @@ impl fmt::Debug for CaseDraft {
 impl Drop for CaseDraft {
     fn drop(&mut self) {
         self.notes.zeroize();
-        self.place.address.zeroize();
-        // Photos zeroize themselves (Zeroizing buffers).
+        // Vehicle and place zeroize themselves; photos are `Zeroizing` buffers.
     }
 }
 

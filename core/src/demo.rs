@@ -38,7 +38,7 @@ pub fn street_photo(seed: u64, width: u32, height: u32) -> Vec<u8> {
             let (px0, px1, py0, py1) = (width * 2 / 5, width * 3 / 5, cy1 - height / 10, cy1 - height / 30);
             if (px0..px1).contains(&x) && (py0..py1).contains(&y) {
                 // The plate: white with dark "characters".
-                return if (x / (width / 60).max(1)) % 3 == 0 && y > py0 + 4 && y + 4 < py1 {
+                return if (x / (width / 60).max(1)).is_multiple_of(3) && y > py0 + 4 && y + 4 < py1 {
                     Rgb([15, 15, 15])
                 } else {
                     Rgb([245, 245, 240])

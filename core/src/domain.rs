@@ -6,6 +6,7 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+use zeroize::Zeroize;
 
 /// Longest officer note, in characters.
 pub const MAX_NOTES_CHARS: usize = 2000;
@@ -234,6 +235,14 @@ fn short_text(s: &str, field: &'static str) -> Result<String, CaptureError> {
     Ok(t.to_owned())
 }
 
+impl Drop for Vehicle {
+    fn drop(&mut self) {
+        self.plate.0.zeroize();
+        self.make.zeroize();
+        self.colour.zeroize();
+    }
+}
+
 impl fmt::Debug for Vehicle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Vehicle(<redacted>)")
@@ -275,6 +284,14 @@ impl Place {
             return Err(CaptureError::ControlCharacters { field: "address" });
         }
         Ok(Self { lat, lon, accuracy_m, address: address.to_owned() })
+    }
+}
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        self.address.zeroize();
+        self.lat = 0.0;
+        self.lon = 0.0;
     }
 }
 

@@ -142,10 +142,7 @@ pub fn run(opts: &DemoOptions) -> Result<(), DemoError> {
     let report = store.verify_integrity()?;
     drop(store);
 
-    let plate_in_files = match &opts.plate {
-        Some(p) => Some(plate_appears_in(&data, p)),
-        None => None,
-    };
+    let plate_in_files = opts.plate.as_ref().map(|p| plate_appears_in(&data, p));
     println!();
     if let Some(notice) = first_notice {
         println!("The first notice, as printed for the windshield:");

@@ -70,6 +70,13 @@ pub struct CaseRecord {
     pub photos: Vec<PhotoMeta>,
 }
 
+impl Drop for CaseRecord {
+    fn drop(&mut self) {
+        // Vehicle, place and access code zeroize themselves.
+        zeroize::Zeroize::zeroize(&mut self.notes);
+    }
+}
+
 impl fmt::Debug for CaseRecord {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CaseRecord")
