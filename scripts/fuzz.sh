@@ -19,15 +19,20 @@ fi
 targets() { ls fuzz/fuzz_targets | sed 's/\.rs$//'; }
 
 run_target() { # target seconds
-  local t=$1 secs=$2 work
+  local t=$1 secs=$2 work log rc=0
   work=$(mktemp -d)
+  log=$(mktemp)
   cp -r "fuzz/corpus/$t/." "$work/" 2>/dev/null || true
   echo "==> fuzz $t: corpus + ${secs}s"
   # The committed corpus stays as it is; new inputs go to a scratch copy.
-  (cd fuzz && cargo +nightly fuzz run -O "$t" "$work" -- -max_total_time="$secs" -rss_limit_mb=2048 -print_final_stats=1 2>&1) \
-    | grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|==[0-9]+==|SUMMARY|Done|INFO: seed corpus)' || true
-  local rc=${PIPESTATUS[0]}
-  rm -rf "$work"
+  (cd fuzz && cargo +nightly fuzz run -O "$t" "$work" -- -max_total_time="$secs" -rss_limit_mb=2048 \
+      -print_final_stats=1) >"$log" 2>&1 || rc=$?
+  grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|Done|INFO: seed corpus)' "$log" || true
+  if [ "$rc" -ne 0 ]; then
+    echo "error: fuzz target $t failed (exit $rc); the crashing input is in fuzz/artifacts/$t/:" >&2
+    grep -E "panicked|ERROR|SUMMARY|Test unit written" "$log" | head -20 >&2 || tail -40 "$log" >&2
+  fi
+  rm -rf "$work" "$log"
   return "$rc"
 }
 
@@ -35,7 +40,9 @@ case "${1:-smoke}" in
   smoke)
     secs=${2:-10}
     (cd fuzz && cargo +nightly fuzz build -O)
-    for t in $(targets); do run_target "$t" "$secs"; done
+    failed=0
+    for t in $(targets); do run_target "$t" "$secs" || failed=1; done
+    exit "$failed"
     ;;
   run)
     [ $# -eq 3 ] || { echo "usage: scripts/fuzz.sh run TARGET SECONDS" >&2; exit 2; }

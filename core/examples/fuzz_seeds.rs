@@ -60,6 +60,7 @@ fn main() {
         remittance: TicketNumber::issue(1, 5).expect("valid").grouped(),
         ..Default::default()
     };
+    write("photo", "pixel-bomb.png", &demo::pixel_bomb_png(60_000, 60_000));
     write("notice", "epc-002", transfer.to_payload().expect("valid").as_bytes());
     write("notice", "ticket", TicketNumber::issue(42, 99).expect("valid").grouped().as_bytes());
     write("notice", "access-code", AccessCode::make_random().grouped().as_bytes());

@@ -226,7 +226,8 @@ fn mod97(s: &str) -> Option<u32> {
 
 /// Checks an IBAN's shape and MOD 97 check digits.
 pub fn check_iban(iban: &str) -> Result<(), EpcError> {
-    let ok_shape = (15..=34).contains(&iban.len())
+    let ok_shape = iban.is_ascii()
+        && (15..=34).contains(&iban.len())
         && iban[..2].chars().all(|c| c.is_ascii_uppercase())
         && iban[2..4].chars().all(|c| c.is_ascii_digit())
         && iban[4..].chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
@@ -244,7 +245,8 @@ pub fn check_iban(iban: &str) -> Result<(), EpcError> {
 }
 
 fn check_bic(bic: &str) -> Result<(), EpcError> {
-    let ok = (bic.len() == 8 || bic.len() == 11)
+    let ok = bic.is_ascii()
+        && (bic.len() == 8 || bic.len() == 11)
         && bic[..6].chars().all(|c| c.is_ascii_uppercase())
         && bic[6..].chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
     if ok { Ok(()) } else { Err(field("BIC", "must be 8 or 11 characters (ISO 9362)")) }
@@ -284,6 +286,12 @@ impl EpcTransfer {
             return Err(field("remittance", "structured reference and unstructured text are exclusive"));
         }
         let r = &self.structured_reference;
+        if r.starts_with("RF") && !(r.len() >= 5 && r.chars().all(|c| c.is_ascii_alphanumeric())) {
+            return Err(field(
+                "structured reference",
+                "an ISO 11649 reference is RF, 2 check digits and up to 21 letters or digits",
+            ));
+        }
         if r.starts_with("RF") && mod97(&format!("{}{}", &r[4.min(r.len())..], &r[..4.min(r.len())])) != Some(1) {
             return Err(field("structured reference", "ISO 11649 check digits do not match"));
         }
@@ -479,6 +487,14 @@ mod tests {
             ..Default::default()
         };
         assert!(long.to_payload().is_ok(), "long fields that fit 331 bytes together are fine");
+        // Found by fuzzing: multi-byte characters where ASCII codes belong must be refused, not panic.
+        for bad in [
+            "BCD\n002\n1\nSCT\nBHBLDĳ7?X\nName\nDE71110220330123456789",
+            "BCD\n002\n1\nSCT\n\nName\nDE71ĳ10220330123456789",
+            "BCD\n002\n1\nSCT\n\nName\nDE71110220330123456789\nEUR1\n\nRFĳ1",
+        ] {
+            assert!(EpcTransfer::from_payload(bad).is_err(), "{bad:?}");
+        }
         let too_long = EpcTransfer { information: "i".repeat(70), ..long };
         assert!(matches!(too_long.to_payload(), Err(EpcError::TooLong(353))), "but not past 331 bytes");
     }

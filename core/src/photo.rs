@@ -331,33 +331,13 @@ pub(crate) mod tests {
         }
     }
 
-    /// A PNG whose header claims `w` x `h` pixels, followed by a tiny IDAT: a pixel bomb.
-    pub(crate) fn png_bomb(w: u32, h: u32) -> Vec<u8> {
-        fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-            out.extend((data.len() as u32).to_be_bytes());
-            let mut crc = crc32fast::Hasher::new();
-            crc.update(kind);
-            crc.update(data);
-            out.extend(kind);
-            out.extend(data);
-            out.extend(crc.finalize().to_be_bytes());
-        }
-        let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
-        let mut ihdr = Vec::new();
-        ihdr.extend(w.to_be_bytes());
-        ihdr.extend(h.to_be_bytes());
-        ihdr.extend([8, 2, 0, 0, 0]);
-        chunk(&mut out, b"IHDR", &ihdr);
-        chunk(&mut out, b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
-        chunk(&mut out, b"IEND", &[]);
-        out
-    }
-
     #[test]
     fn pixel_bombs_are_refused_before_decoding() {
-        let err = process(&png_bomb(60_000, 60_000), &PhotoSettings::default()).expect_err("refused");
+        let err =
+            process(&crate::demo::pixel_bomb_png(60_000, 60_000), &PhotoSettings::default()).expect_err("refused");
         assert_eq!(err, PhotoError::DimensionsOverLimit { max_dimension: 12_000 });
-        let err = process(&png_bomb(10_000, 10_000), &PhotoSettings::default()).expect_err("refused");
+        let err =
+            process(&crate::demo::pixel_bomb_png(10_000, 10_000), &PhotoSettings::default()).expect_err("refused");
         assert!(matches!(err, PhotoError::TooManyPixels { width: 10_000, .. }), "{err:?}");
         // A JPEG whose frame header claims 65,000 x 65,000.
         let mut jpeg = sample("Portrait_1.jpg");

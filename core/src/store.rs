@@ -161,6 +161,9 @@ pub enum StoreError {
     /// Nothing can be sealed before enrolment.
     #[error("the device is not enrolled yet: enrol it with a one-time code first")]
     NotEnrolled,
+    /// The enrolment data is unusable.
+    #[error("the enrolment is invalid: {0}")]
+    InvalidEnrolment(&'static str),
     /// Enrolment happens once per store.
     #[error("the device is already enrolled")]
     AlreadyEnrolled,
@@ -384,7 +387,7 @@ impl DeviceStore {
             return Err(StoreError::AlreadyEnrolled);
         }
         if enrolment.device_prefix > crate::ticket::MAX_DEVICE_PREFIX {
-            return Err(StoreError::Capture(CaptureError::ImpossiblePlate { reason: "device prefix out of range" }));
+            return Err(StoreError::InvalidEnrolment("the device prefix must be 0 to 9999"));
         }
         let catalogue = enrolment.catalogue.verify(&enrolment.issuer_key)?;
         enrolment.payee.validate()?;

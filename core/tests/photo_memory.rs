@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use common::sample_photo;
+use fieldseal_core::demo;
 use fieldseal_core::photo::{self, PhotoError, PhotoSettings};
 
 struct Counting;
@@ -44,35 +45,14 @@ fn measure<T>(f: impl FnOnce() -> T) -> (T, f64, f64) {
     (out, peak, ms)
 }
 
-/// A PNG whose header claims `w` x `h` pixels with a tiny body.
-fn png_claiming(w: u32, h: u32) -> Vec<u8> {
-    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-        out.extend((data.len() as u32).to_be_bytes());
-        let mut crc = crc32fast::Hasher::new();
-        crc.update(kind);
-        crc.update(data);
-        out.extend(kind);
-        out.extend(data);
-        out.extend(crc.finalize().to_be_bytes());
-    }
-    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
-    let mut ihdr = w.to_be_bytes().to_vec();
-    ihdr.extend(h.to_be_bytes());
-    ihdr.extend([8, 2, 0, 0, 0]);
-    chunk(&mut out, b"IHDR", &ihdr);
-    chunk(&mut out, b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
-    chunk(&mut out, b"IEND", &[]);
-    out
-}
-
 #[test]
 fn hostile_images_fail_fast_with_bounded_memory() {
     let settings = PhotoSettings::default();
     let cases: Vec<(&str, Vec<u8>)> = vec![
         ("PNG zTXt decompression bomb", sample_photo("bad/png_decompression_dos.png")),
         ("truncated progressive JPEG", sample_photo("bad/truncated_jpeg.jpg")),
-        ("PNG claiming 60000x60000", png_claiming(60_000, 60_000)),
-        ("PNG claiming 12000x12000 (144 MP)", png_claiming(12_000, 12_000)),
+        ("PNG claiming 60000x60000", demo::pixel_bomb_png(60_000, 60_000)),
+        ("PNG claiming 12000x12000 (144 MP)", demo::pixel_bomb_png(12_000, 12_000)),
     ];
     for (name, bytes) in &cases {
         let (result, peak_mib, ms) = measure(|| photo::process(bytes, &settings));
