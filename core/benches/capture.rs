@@ -52,15 +52,22 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("fieldseal-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let mut store = DeviceStore::open(&dir.join("device.sqlite3"), StorageKey::make_random()).expect("opens");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_millis() as i64;
+    let (attestation, policy) =
+        demo::simulated_attestation(&enclave.public_key(), [1; 32], &SigningKey::make_random(), now);
     store
-        .enrol(Enrolment {
-            device_id: Id16::make_random(),
-            device_prefix: 1,
-            enclave_key: enclave.public_key(),
-            catalogue: CatalogueBody::german_default().sign(&issuer),
-            issuer_key: issuer.verifying_key(),
-            payee: demo::demo_payee("https://portal.example"),
-        })
+        .enrol(
+            Enrolment {
+                device_id: Id16::make_random(),
+                device_prefix: 1,
+                attestation,
+                catalogue: CatalogueBody::german_default().sign(&issuer),
+                issuer_key: issuer.verifying_key(),
+                payee: demo::demo_payee("https://portal.example"),
+            },
+            &policy,
+            now,
+        )
         .expect("enrols");
 
     // Where the pipeline's time goes, for one photo.

@@ -5,11 +5,15 @@ use std::io::Cursor;
 
 use image::{Rgb, RgbImage};
 
+use crate::attestation::{
+    ATTESTATION_FORMAT, AttestationBody, AttestationDocument, AttestationPolicy, SIMULATED_PLATFORM,
+};
 use crate::capture::CaseDraft;
 use crate::catalogue::Catalogue;
 use crate::domain::{CaptureError, ObservedAt, Place, Vehicle};
 use crate::notice::PayeeConfig;
 use crate::photo::{self, PhotoError, PhotoSettings};
+use crate::seal::{EnclavePublicKey, SigningKey};
 
 /// A deterministic pseudo-random sequence (xorshift), for varied but repeatable pictures.
 struct Xorshift(u64);
@@ -154,4 +158,28 @@ pub fn pixel_bomb_png(width: u32, height: u32) -> Vec<u8> {
     chunk(&mut out, b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
     chunk(&mut out, b"IEND", &[]);
     out
+}
+
+/// A SIMULATED platform's attestation of `enclave` running code `measurement`, valid a day from
+/// `now_ms`, and the device policy that pins exactly that platform key and measurement.
+pub fn simulated_attestation(
+    enclave: &EnclavePublicKey,
+    measurement: [u8; 32],
+    platform_key: &SigningKey,
+    now_ms: i64,
+) -> (AttestationDocument, AttestationPolicy) {
+    let body = AttestationBody {
+        format: ATTESTATION_FORMAT,
+        platform: SIMULATED_PLATFORM.into(),
+        measurement: crate::seal::hex_lower(&measurement),
+        enclave_public_key: crate::seal::hex_lower(&enclave.0),
+        not_before_ms: now_ms - 60_000,
+        not_after_ms: now_ms + 86_400_000,
+    };
+    let policy = AttestationPolicy {
+        roots: vec![platform_key.verifying_key()],
+        measurements: vec![measurement],
+        accept_simulated: true,
+    };
+    (body.sign(platform_key), policy)
 }

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod attestation;
 pub mod capture;
 pub mod catalogue;
 pub mod demo;

@@ -321,11 +321,15 @@ pub fn envelope_hash(envelope: &[u8]) -> [u8; 32] {
 /// Checks an envelope's layout and device signature without decrypting anything.
 /// This is all the server can and must do before it stores an upload.
 pub fn verify(envelope_bytes: &[u8], device: &VerifyingKey) -> Result<EnvelopeHeader, OpenError> {
+    verified_view(envelope_bytes, device).map(|view| view.header)
+}
+
+fn verified_view<'a>(envelope_bytes: &'a [u8], device: &VerifyingKey) -> Result<envelope::EnvelopeView<'a>, OpenError> {
     let view = envelope::parse(envelope_bytes)?;
     if !device.verify(SIGNATURE_CONTEXT, &[view.header_bytes, view.ciphertext], &view.signature) {
         return Err(OpenError::BadSignature);
     }
-    Ok(view.header)
+    Ok(view)
 }
 
 /// An opened envelope: the record plaintext and the keys of its photo blobs.
@@ -349,8 +353,8 @@ pub fn open(
     device: &VerifyingKey,
     enclave: &EnclaveSecretKey,
 ) -> Result<OpenedEnvelope, OpenError> {
-    let header = verify(envelope_bytes, device)?;
-    let view = envelope::parse(envelope_bytes)?;
+    let view = verified_view(envelope_bytes, device)?;
+    let header = view.header.clone();
     let enc = <Kem as hpke::Kem>::EncappedKey::from_bytes(&header.enc).map_err(|_| OpenError::Decrypt)?;
     let mut ctx = hpke::setup_receiver::<Aead, Kdf, Kem>(&OpModeR::Base, &enclave.0, &enc, HPKE_INFO)
         .map_err(|_| OpenError::Decrypt)?;

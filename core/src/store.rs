@@ -10,6 +10,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+use crate::attestation::{AttestationDocument, AttestationError, AttestationPolicy};
 use crate::capture::{CaseDraft, ChainPosition, SealContext, SealDraftError, seal_draft};
 use crate::catalogue::{Catalogue, CatalogueError, SignedCatalogue};
 use crate::domain::{CaptureError, ObservedAt, Place, Vehicle};
@@ -125,8 +126,8 @@ pub struct Enrolment {
     pub device_id: Id16,
     /// Ticket number prefix assigned to the device.
     pub device_prefix: u16,
-    /// The attested enclave key every case is sealed to.
-    pub enclave_key: EnclavePublicKey,
+    /// The enclave's attestation; its key is what every case is sealed to.
+    pub attestation: AttestationDocument,
     /// The offence catalogue.
     pub catalogue: SignedCatalogue,
     /// The pinned catalogue issuer key.
@@ -167,6 +168,9 @@ pub enum StoreError {
     /// Enrolment happens once per store.
     #[error("the device is already enrolled")]
     AlreadyEnrolled,
+    /// The enclave attestation was refused: nothing may be sealed to that key.
+    #[error(transparent)]
+    Attestation(#[from] AttestationError),
     /// The catalogue was refused.
     #[error(transparent)]
     Catalogue(#[from] CatalogueError),
@@ -380,14 +384,24 @@ impl DeviceStore {
         }))
     }
 
-    /// Enrols the device: verifies catalogue and payee settings, makes the signing key and
-    /// stores it wrapped under the storage key. Returns what the server must register.
-    pub fn enrol(&mut self, enrolment: Enrolment) -> Result<DeviceIdentity, StoreError> {
+    /// Enrols the device: verifies the enclave attestation against the app's pinned policy,
+    /// the catalogue and the payee settings, makes the signing key and stores it wrapped under
+    /// the storage key. Returns what the server must register.
+    pub fn enrol(
+        &mut self,
+        enrolment: Enrolment,
+        policy: &AttestationPolicy,
+        now: i64,
+    ) -> Result<DeviceIdentity, StoreError> {
         if self.enrolled.is_some() {
             return Err(StoreError::AlreadyEnrolled);
         }
         if enrolment.device_prefix > crate::ticket::MAX_DEVICE_PREFIX {
             return Err(StoreError::InvalidEnrolment("the device prefix must be 0 to 9999"));
+        }
+        let attested = enrolment.attestation.verify(policy, now)?;
+        if attested.is_simulated() {
+            tracing::warn!("enrolling against a SIMULATED enclave attestation platform");
         }
         let catalogue = enrolment.catalogue.verify(&enrolment.issuer_key)?;
         enrolment.payee.validate()?;
@@ -413,7 +427,7 @@ impl DeviceStore {
                 identity.device_prefix,
                 wrapped,
                 identity.verifying_key.0,
-                enrolment.enclave_key.0,
+                attested.public_key.0,
                 enrolment.issuer_key.0,
                 enrolment.catalogue.body,
                 enrolment.catalogue.signature,
@@ -426,7 +440,7 @@ impl DeviceStore {
         self.enrolled = Some(Enrolled {
             identity: identity.clone(),
             signing_key,
-            enclave_key: enrolment.enclave_key,
+            enclave_key: attested.public_key,
             catalogue,
             payee: enrolment.payee,
         });

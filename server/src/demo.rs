@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use fieldseal_core::catalogue::CatalogueBody;
-use fieldseal_core::demo::{demo_draft, demo_payee, street_photo};
+use fieldseal_core::demo::{demo_draft, demo_payee, simulated_attestation, street_photo};
 use fieldseal_core::seal::{self, EnclaveSecretKey, SigningKey};
 use fieldseal_core::store::{DeviceStore, Enrolment, StorageKey, StoreError};
 use fieldseal_core::wire::envelope::Id16;
@@ -89,20 +89,28 @@ pub fn run(opts: &DemoOptions) -> Result<(), DemoError> {
     if store.identity().is_none() {
         // The issuer key would live with the authority; the demo signs its catalogue ad hoc.
         let issuer = SigningKey::make_random();
-        let identity = store.enrol(Enrolment {
+        // A SIMULATED attestation platform vouches for the simulated enclave key; the device
+        // checks it against the policy it pins, as it will against the real enclave.
+        let platform = SigningKey::make_random();
+        let (attestation, policy) = simulated_attestation(&enclave.public_key(), [0; 32], &platform, now_ms());
+        let enrolment = Enrolment {
             device_id: Id16::make_random(),
             device_prefix: 1,
-            enclave_key: enclave.public_key(),
+            attestation,
             catalogue: CatalogueBody::german_default().sign(&issuer),
             issuer_key: issuer.verifying_key(),
             payee: demo_payee("http://127.0.0.1:8080"),
-        })?;
+        };
+        let identity = store.enrol(enrolment, &policy, now_ms())?;
         println!("  enrolled device {} (ticket prefix {:04})", identity.device_id, identity.device_prefix);
     }
     let identity = store.identity().cloned().ok_or(StoreError::NotEnrolled)?;
     let catalogue_size = store.catalogue()?.offences().len();
     println!("  offence catalogue: {catalogue_size} offences, issuer signature verified");
-    println!("  enclave key: SIMULATED (kept in the data folder until the enclave process exists)");
+    println!(
+        "  enclave key: SIMULATED, attested by a SIMULATED platform and checked against the pinned policy at enrolment"
+    );
+    println!("               (kept in the data folder until the enclave process exists)");
 
     let already = store.outbox()?.len() as u64;
     let mut first_notice = None;

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use fieldseal_core::attestation::{AttestationDocument, AttestationPolicy};
 use fieldseal_core::catalogue::CatalogueBody;
 use fieldseal_core::demo;
 use fieldseal_core::seal::{EnclaveSecretKey, SigningKey};
@@ -51,11 +52,25 @@ pub struct Enrolled {
     pub issuer: SigningKey,
 }
 
+/// The app's pinned attestation policy and a matching simulated attestation.
+pub fn attested(enclave: &EnclaveSecretKey) -> (AttestationDocument, AttestationPolicy) {
+    demo::simulated_attestation(&enclave.public_key(), [0x5A; 32], &platform_key(), now_ms())
+}
+
+/// One simulated platform key for the whole test binary, as an app pins one root.
+pub fn platform_key() -> SigningKey {
+    SigningKey::from_seed(&[0x3C; 32])
+}
+
+pub fn policy() -> AttestationPolicy {
+    attested(&EnclaveSecretKey::make_random()).1
+}
+
 pub fn enrolment(enclave: &EnclaveSecretKey, issuer: &SigningKey, prefix: u16) -> Enrolment {
     Enrolment {
         device_id: Id16::make_random(),
         device_prefix: prefix,
-        enclave_key: enclave.public_key(),
+        attestation: attested(enclave).0,
         catalogue: CatalogueBody::german_default().sign(issuer),
         issuer_key: issuer.verifying_key(),
         payee: demo::demo_payee("https://portal.example"),
@@ -66,7 +81,7 @@ pub fn enrolled_store(db: &Path) -> Enrolled {
     let enclave = EnclaveSecretKey::make_random();
     let issuer = SigningKey::make_random();
     let mut store = DeviceStore::open(db, StorageKey::from_bytes(STORAGE_KEY)).expect("opens");
-    store.enrol(enrolment(&enclave, &issuer, 42)).expect("enrols");
+    store.enrol(enrolment(&enclave, &issuer, 42), &policy(), now_ms()).expect("enrols");
     Enrolled { store, enclave, issuer }
 }
 
