@@ -10,5 +10,6 @@ pub mod notice;
 pub mod photo;
 pub mod seal;
 pub mod store;
+mod store_integrity;
 pub mod ticket;
 pub mod wire;
