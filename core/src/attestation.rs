@@ -57,11 +57,20 @@ pub struct AttestationDocument {
     pub signature: String,
 }
 
+/// A platform attestation key the app trusts, and the one platform it may speak for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PinnedRoot {
+    /// Platform name the key signs for (`"simulated"`, `"aws-nitro"`, …).
+    pub platform: String,
+    /// The platform's attestation key.
+    pub key: VerifyingKey,
+}
+
 /// What a device accepts: pinned platform roots and measurements. Shipped with the app.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttestationPolicy {
     /// Platform attestation keys the device trusts.
-    pub roots: Vec<VerifyingKey>,
+    pub roots: Vec<PinnedRoot>,
     /// Enclave measurements the device accepts.
     pub measurements: Vec<[u8; 32]>,
     /// Whether documents from the simulated platform are accepted (development and tests).
@@ -117,15 +126,21 @@ impl AttestationDocument {
         let sig: [u8; 64] = decode_hex(&self.signature)
             .and_then(|v| v.try_into().ok())
             .ok_or(AttestationError::Malformed("signature is not 64 bytes of hex"))?;
-        if !policy.roots.iter().any(|root| root.verify(SIGNATURE_CONTEXT, &[self.body.as_bytes()], &sig)) {
-            return Err(AttestationError::UntrustedSigner);
-        }
+        let root = policy
+            .roots
+            .iter()
+            .find(|root| root.key.verify(SIGNATURE_CONTEXT, &[self.body.as_bytes()], &sig))
+            .ok_or(AttestationError::UntrustedSigner)?;
         let body: AttestationBody =
             serde_json::from_str(&self.body).map_err(|_| AttestationError::Malformed("body is not an attestation"))?;
         if body.format != ATTESTATION_FORMAT {
             return Err(AttestationError::Malformed("unsupported format"));
         }
-        if body.platform == SIMULATED_PLATFORM && !policy.accept_simulated {
+        // A root speaks only for its own platform: a simulated key cannot claim real hardware.
+        if body.platform != root.platform {
+            return Err(AttestationError::UntrustedSigner);
+        }
+        if root.platform == SIMULATED_PLATFORM && !policy.accept_simulated {
             return Err(AttestationError::SimulatedRefused);
         }
         let measurement: [u8; 32] = decode_hex(&body.measurement)
@@ -168,7 +183,7 @@ mod tests {
             not_after_ms: NOW + 86_400_000,
         };
         let policy = AttestationPolicy {
-            roots: vec![platform.verifying_key()],
+            roots: vec![PinnedRoot { platform: SIMULATED_PLATFORM.into(), key: platform.verifying_key() }],
             measurements: vec![[0x11; 32]],
             accept_simulated: true,
         };
@@ -187,7 +202,13 @@ mod tests {
     fn anything_outside_the_policy_is_refused() {
         let (platform, body, policy) = setup();
         let doc = body.sign(&platform);
-        let other_root = AttestationPolicy { roots: vec![SigningKey::make_random().verifying_key()], ..policy.clone() };
+        let other_root = AttestationPolicy {
+            roots: vec![PinnedRoot {
+                platform: SIMULATED_PLATFORM.into(),
+                key: SigningKey::make_random().verifying_key(),
+            }],
+            ..policy.clone()
+        };
         assert_eq!(doc.verify(&other_root, NOW), Err(AttestationError::UntrustedSigner));
         let other_code = AttestationPolicy { measurements: vec![[0x22; 32]], ..policy.clone() };
         assert_eq!(doc.verify(&other_code, NOW), Err(AttestationError::UnknownMeasurement));
@@ -199,6 +220,9 @@ mod tests {
         let mut swapped = doc.clone();
         swapped.body = swapped.body.replacen(&body.enclave_public_key, &"ab".repeat(32), 1);
         assert_eq!(swapped.verify(&policy, NOW), Err(AttestationError::UntrustedSigner));
+        // The simulated root signing a body that claims real hardware is not trusted.
+        let disguised = AttestationBody { platform: "aws-nitro".into(), ..body.clone() }.sign(&platform);
+        assert_eq!(disguised.verify(&policy, NOW), Err(AttestationError::UntrustedSigner));
         let mut unsigned = doc;
         unsigned.signature.clear();
         assert!(matches!(unsigned.verify(&policy, NOW), Err(AttestationError::Malformed(_))));

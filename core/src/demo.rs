@@ -6,7 +6,7 @@ use std::io::Cursor;
 use image::{Rgb, RgbImage};
 
 use crate::attestation::{
-    ATTESTATION_FORMAT, AttestationBody, AttestationDocument, AttestationPolicy, SIMULATED_PLATFORM,
+    ATTESTATION_FORMAT, AttestationBody, AttestationDocument, AttestationPolicy, PinnedRoot, SIMULATED_PLATFORM,
 };
 use crate::capture::CaseDraft;
 use crate::catalogue::Catalogue;
@@ -177,7 +177,7 @@ pub fn simulated_attestation(
         not_after_ms: now_ms + 86_400_000,
     };
     let policy = AttestationPolicy {
-        roots: vec![platform_key.verifying_key()],
+        roots: vec![PinnedRoot { platform: SIMULATED_PLATFORM.into(), key: platform_key.verifying_key() }],
         measurements: vec![measurement],
         accept_simulated: true,
     };

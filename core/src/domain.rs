@@ -173,7 +173,7 @@ impl fmt::Debug for Plate {
 }
 
 /// ISO 3166-1 alpha-2 country of registration.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Nationality(String);
 
@@ -192,6 +192,12 @@ impl Nationality {
         &self.0
     }
 }
+impl fmt::Debug for Nationality {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Nationality(<redacted>)")
+    }
+}
+
 impl TryFrom<String> for Nationality {
     type Error = CaptureError;
     fn try_from(s: String) -> Result<Self, CaptureError> {
@@ -204,9 +210,9 @@ impl From<Nationality> for String {
     }
 }
 
-/// The vehicle as observed.
+/// The vehicle as observed. Deserialising runs the same checks as [`Vehicle::new`].
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "VehicleFields")]
 pub struct Vehicle {
     /// Normalised plate.
     pub plate: Plate,
@@ -224,6 +230,22 @@ impl Vehicle {
         let nationality = Nationality::parse(nationality)?;
         let plate = Plate::parse(plate, &nationality)?;
         Ok(Self { plate, nationality, make: short_text(make, "make")?, colour: short_text(colour, "colour")? })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VehicleFields {
+    plate: String,
+    nationality: String,
+    make: String,
+    colour: String,
+}
+
+impl TryFrom<VehicleFields> for Vehicle {
+    type Error = CaptureError;
+    fn try_from(f: VehicleFields) -> Result<Self, CaptureError> {
+        Self::new(&f.plate, &f.nationality, &f.make, &f.colour)
     }
 }
 
@@ -249,9 +271,10 @@ impl fmt::Debug for Vehicle {
     }
 }
 
-/// Where the offence was observed, recorded once and deliberately.
+/// Where the offence was observed, recorded once and deliberately. Deserialising runs the
+/// same checks as [`Place::new`].
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "PlaceFields")]
 pub struct Place {
     /// WGS 84 latitude in degrees.
     pub lat: f64,
@@ -287,6 +310,22 @@ impl Place {
     }
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlaceFields {
+    lat: f64,
+    lon: f64,
+    accuracy_m: f64,
+    address: String,
+}
+
+impl TryFrom<PlaceFields> for Place {
+    type Error = CaptureError;
+    fn try_from(f: PlaceFields) -> Result<Self, CaptureError> {
+        Self::new(f.lat, f.lon, f.accuracy_m, &f.address)
+    }
+}
+
 impl Drop for Place {
     fn drop(&mut self) {
         self.address.zeroize();
@@ -301,33 +340,66 @@ impl fmt::Debug for Place {
     }
 }
 
+/// Latest observation time accepted (2100-01-01T00:00:00Z), in Unix milliseconds.
+pub const LATEST_OBSERVATION_MS: i64 = 4_102_444_800_000;
+
 /// When the offence was observed: the device clock plus the last known offset to server time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// Only [`ObservedAt::new`] makes one (deserialising goes through it too), so every value is in range.
+#[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "ObservedAtFields")]
 pub struct ObservedAt {
-    /// Device clock, Unix milliseconds.
-    pub device_unix_ms: i64,
-    /// Server time minus device time at the last sync, in ms (0 if never synced).
-    pub server_offset_ms: i64,
-    /// The device's local UTC offset at that moment, in minutes (e.g. 60 for CET).
-    pub utc_offset_minutes: i16,
+    device_unix_ms: i64,
+    server_offset_ms: i64,
+    utc_offset_minutes: i16,
+}
+
+/// The wire form of [`ObservedAt`], checked on the way in.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ObservedAtFields {
+    device_unix_ms: i64,
+    server_offset_ms: i64,
+    utc_offset_minutes: i16,
+}
+
+impl TryFrom<ObservedAtFields> for ObservedAt {
+    type Error = CaptureError;
+    fn try_from(f: ObservedAtFields) -> Result<Self, CaptureError> {
+        Self::new(f.device_unix_ms, f.server_offset_ms, f.utc_offset_minutes)
+    }
 }
 
 impl ObservedAt {
-    /// Validates a time.
+    /// Validates a time: device clock (Unix ms), server-minus-device offset (ms), local UTC offset (minutes).
     pub fn new(device_unix_ms: i64, server_offset_ms: i64, utc_offset_minutes: i16) -> Result<Self, CaptureError> {
-        const YEAR_MS: i64 = 366 * 24 * 3600 * 1000;
-        if server_offset_ms.abs() > YEAR_MS {
+        const YEAR_MS: u64 = 366 * 24 * 3600 * 1000;
+        if server_offset_ms.unsigned_abs() > YEAR_MS {
             return Err(CaptureError::ImplausibleTime { reason: "the clock offset to the server is over a year" });
         }
-        if utc_offset_minutes.abs() > 14 * 60 {
+        if utc_offset_minutes.unsigned_abs() > 14 * 60 {
             return Err(CaptureError::ImplausibleTime { reason: "the UTC offset is beyond ±14 h" });
         }
-        let t = Self { device_unix_ms, server_offset_ms, utc_offset_minutes };
-        if t.corrected_unix_ms() < EARLIEST_OBSERVATION_MS {
+        let corrected = device_unix_ms.saturating_add(server_offset_ms);
+        if corrected < EARLIEST_OBSERVATION_MS {
             return Err(CaptureError::ImplausibleTime { reason: "before 2020" });
         }
-        Ok(t)
+        if corrected > LATEST_OBSERVATION_MS {
+            return Err(CaptureError::ImplausibleTime { reason: "after 2099" });
+        }
+        Ok(Self { device_unix_ms, server_offset_ms, utc_offset_minutes })
+    }
+
+    /// Device clock, Unix milliseconds.
+    pub fn device_unix_ms(&self) -> i64 {
+        self.device_unix_ms
+    }
+    /// Server time minus device time at the last sync, in ms (0 if never synced).
+    pub fn server_offset_ms(&self) -> i64 {
+        self.server_offset_ms
+    }
+    /// The device's local UTC offset at that moment, in minutes (e.g. 60 for CET).
+    pub fn utc_offset_minutes(&self) -> i16 {
+        self.utc_offset_minutes
     }
 
     /// Best estimate of true time: device clock corrected by the server offset.
@@ -338,10 +410,16 @@ impl ObservedAt {
     /// The corrected time in the device's local offset.
     pub fn local(&self) -> time::OffsetDateTime {
         let utc = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.corrected_unix_ms()) * 1_000_000)
-            .expect("validated times are within the representable range");
+            .expect("ObservedAt::new keeps times within 2020..2100");
         let off = time::UtcOffset::from_whole_seconds(i32::from(self.utc_offset_minutes) * 60)
-            .expect("validated offsets are within ±14 h");
+            .expect("ObservedAt::new keeps offsets within ±14 h");
         utc.to_offset(off)
+    }
+}
+
+impl fmt::Debug for ObservedAt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ObservedAt(<redacted>)")
     }
 }
 
@@ -440,5 +518,12 @@ mod tests {
         assert_eq!(t.local().offset().whole_minutes(), 60);
         assert!(ObservedAt::new(1_000, 0, 0).is_err());
         assert!(ObservedAt::new(1_790_000_000_000, 0, 15 * 60).is_err());
+        // Extremes that once overflowed or panicked later are refused cleanly.
+        assert!(ObservedAt::new(i64::MAX, 0, 0).is_err());
+        assert!(ObservedAt::new(i64::MIN, i64::MIN, i16::MIN).is_err());
+        assert!(ObservedAt::new(1_790_000_000_000, i64::MIN, 0).is_err());
+        assert!(ObservedAt::new(1_790_000_000_000, 0, i16::MIN).is_err());
+        let json = r#"{"device_unix_ms":1790000000000,"server_offset_ms":0,"utc_offset_minutes":-32768}"#;
+        assert!(serde_json::from_str::<ObservedAt>(json).is_err(), "deserialising validates too");
     }
 }

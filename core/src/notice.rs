@@ -286,7 +286,7 @@ impl EpcTransfer {
             return Err(field("remittance", "structured reference and unstructured text are exclusive"));
         }
         let r = &self.structured_reference;
-        if r.starts_with("RF") && !(r.len() >= 5 && r.chars().all(|c| c.is_ascii_alphanumeric())) {
+        if r.starts_with("RF") && !((5..=25).contains(&r.len()) && r.chars().all(|c| c.is_ascii_alphanumeric())) {
             return Err(field(
                 "structured reference",
                 "an ISO 11649 reference is RF, 2 check digits and up to 21 letters or digits",

@@ -5,7 +5,7 @@ use std::fmt;
 use std::io::Cursor;
 
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 /// Limits and output settings of the pipeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,13 +97,9 @@ pub fn process(input: &[u8], settings: &PhotoSettings) -> Result<ProcessedPhoto,
     let mut jpeg = Zeroizing::new(Vec::with_capacity(rgb.len() / 8));
     let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(Cursor::new(&mut *jpeg), settings.jpeg_quality);
     rgb.write_with_encoder(encoder).map_err(|_| PhotoError::Encode)?;
-    Ok(ProcessedPhoto {
-        sha256_processed: crate::hazmat::sha256(&[&jpeg]),
-        width: rgb.width(),
-        height: rgb.height(),
-        jpeg,
-        sha256_original,
-    })
+    let (width, height) = rgb.dimensions();
+    rgb.into_raw().zeroize();
+    Ok(ProcessedPhoto { sha256_processed: crate::hazmat::sha256(&[&jpeg]), width, height, jpeg, sha256_original })
 }
 
 /// Scales so the long edge is at most `long_edge` (Lanczos3, SIMD); never enlarges.
@@ -122,6 +118,7 @@ pub fn downscale(rgb: image::RgbImage, long_edge: u32) -> Result<image::RgbImage
     Resizer::new()
         .resize(&src, &mut dst, &ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3)))
         .map_err(|_| PhotoError::Encode)?;
+    src.into_vec().zeroize();
     image::RgbImage::from_raw(nw, nh, dst.into_vec()).ok_or(PhotoError::Encode)
 }
 

@@ -487,8 +487,11 @@ impl DeviceStore {
         let mut photos = Vec::with_capacity(b.photos.len());
         let mut stmt = self.conn.prepare("SELECT idx, body FROM draft_photos WHERE draft_id = ?1 ORDER BY idx")?;
         let rows = stmt.query_map([id], |r| Ok((r.get::<_, u16>(0)?, r.get::<_, Vec<u8>>(1)?)))?;
-        for (row, meta) in rows.zip(&b.photos) {
-            let (idx, enc) = row?;
+        let rows = rows.collect::<Result<Vec<_>, _>>()?;
+        if rows.len() != b.photos.len() {
+            return Err(corrupt("a draft's photos do not match its record"));
+        }
+        for ((idx, enc), meta) in rows.into_iter().zip(&b.photos) {
             let jpeg = self.storage_key.decrypt(b"fieldseal/store/draft/v1", &draft_aad(id, Some(idx)), &enc)?;
             photos.push(ProcessedPhoto {
                 jpeg,
@@ -497,9 +500,6 @@ impl DeviceStore {
                 sha256_original: meta.sha256_original,
                 sha256_processed: meta.sha256_processed,
             });
-        }
-        if photos.len() != b.photos.len() {
-            return Err(corrupt("a draft is missing photos"));
         }
         Ok(CaseDraft {
             vehicle: b.vehicle,
@@ -587,7 +587,10 @@ impl DeviceStore {
             params![next_sequence + 1, sealed.envelope_hash],
         )?;
         if let Some(id) = draft_id {
-            tx.execute("DELETE FROM drafts WHERE id = ?1", [id])?;
+            // Another handle may have sealed it meanwhile: then this whole transaction is void.
+            if tx.execute("DELETE FROM drafts WHERE id = ?1", [id])? != 1 {
+                return Err(StoreError::NoSuchDraft(id));
+            }
         }
         tx.commit()?;
         tracing::info!(sequence = next_sequence, upload_bytes = upload, "case sealed into the outbox");

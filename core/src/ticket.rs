@@ -88,6 +88,9 @@ impl TicketNumber {
         if damm(digits.bytes().map(|b| b - b'0')) != 0 {
             return Err(TicketError::CheckDigit);
         }
+        if &digits[4..11] == "0000000" {
+            return Err(TicketError::OutOfRange);
+        }
         Ok(Self(digits))
     }
 
@@ -131,10 +134,25 @@ pub const ACCESS_CODE_ALPHABET: &[u8; 30] = b"23456789ABCDEFGHJKMNPQRSTVWXYZ";
 /// Characters in an access code.
 pub const ACCESS_CODE_LEN: usize = 12;
 
-/// The citizen's access code: the only credential to a case. Zeroized, never printed by `Debug`.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+/// The citizen's access code: the only credential to a case. Zeroized, never printed by
+/// `Debug`, compared in constant time.
+#[derive(Clone, Deserialize)]
+#[serde(try_from = "String")]
 pub struct AccessCode(Zeroizing<String>);
+
+impl PartialEq for AccessCode {
+    fn eq(&self, other: &Self) -> bool {
+        use subtle::ConstantTimeEq;
+        self.0.as_bytes().ct_eq(other.0.as_bytes()).into()
+    }
+}
+impl Eq for AccessCode {}
+
+impl Serialize for AccessCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
 
 impl AccessCode {
     /// A fresh random code (`make_*`: random), uniform over the alphabet.
@@ -189,11 +207,6 @@ impl TryFrom<String> for AccessCode {
     type Error = TicketError;
     fn try_from(s: String) -> Result<Self, TicketError> {
         Self::parse(&s)
-    }
-}
-impl From<AccessCode> for String {
-    fn from(c: AccessCode) -> String {
-        c.0.to_string()
     }
 }
 
@@ -255,6 +268,8 @@ mod tests {
             assert_eq!(TicketNumber::parse(s), Err(TicketError::Malformed), "{s}");
         }
         assert_eq!(TicketNumber::issue(10_000, 1), Err(TicketError::OutOfRange));
+        let zero = format!("00420000000{}", damm("00420000000".bytes().map(|b| b - b'0')));
+        assert_eq!(TicketNumber::parse(&zero), Err(TicketError::OutOfRange), "counter 0 is never issued");
         assert_eq!(TicketNumber::issue(1, 0), Err(TicketError::OutOfRange));
         assert_eq!(TicketNumber::issue(1, MAX_COUNTER + 1), Err(TicketError::OutOfRange));
     }

@@ -40,14 +40,7 @@ impl Id16 {
     }
     /// Parses 32 hex characters.
     pub fn from_hex(s: &str) -> Option<Self> {
-        if s.len() != 32 || !s.is_ascii() {
-            return None;
-        }
-        let mut out = [0u8; 16];
-        for (i, o) in out.iter_mut().enumerate() {
-            *o = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()?;
-        }
-        Some(Self(out))
+        crate::catalogue::decode_hex(s).and_then(|v| v.try_into().ok()).map(Self)
     }
 }
 
@@ -371,6 +364,7 @@ mod tests {
         let id = Id16::make_random();
         assert_eq!(Id16::from_hex(&id.to_hex()), Some(id));
         assert_eq!(Id16::from_hex("zz"), None);
+        assert_eq!(Id16::from_hex(&format!("+{}", &id.to_hex()[1..])), None, "no second spelling");
     }
 
     #[test]

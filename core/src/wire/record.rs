@@ -118,12 +118,20 @@ impl CaseRecord {
         if r.photos.len() != header.photos.len() {
             return Err(RecordError::Invalid("photo count differs from the envelope header"));
         }
+        if u64::from(r.ticket_number.counter()) != header.sequence {
+            return Err(RecordError::Invalid("ticket number does not match the envelope sequence"));
+        }
         Ok(r)
     }
 
     fn check(&self) -> Result<(), RecordError> {
         if self.offences.is_empty() || self.offences.len() > MAX_OFFENCES {
             return Err(RecordError::Invalid("offence count out of range"));
+        }
+        for (i, o) in self.offences.iter().enumerate() {
+            if self.offences[..i].iter().any(|p| p.code == o.code) {
+                return Err(RecordError::Invalid("an offence is charged twice"));
+            }
         }
         let sum = self.offences.iter().try_fold(0u64, |acc, o| acc.checked_add(o.amount_cents));
         if sum != Some(self.total_cents) || self.total_cents == 0 {
@@ -132,14 +140,6 @@ impl CaseRecord {
         if !is_iso_date(&self.due_date) {
             return Err(RecordError::Invalid("due date is not YYYY-MM-DD"));
         }
-        Place::new(self.place.lat, self.place.lon, self.place.accuracy_m, &self.place.address)
-            .map_err(|_| RecordError::Invalid("place out of range"))?;
-        ObservedAt::new(
-            self.observed_at.device_unix_ms,
-            self.observed_at.server_offset_ms,
-            self.observed_at.utc_offset_minutes,
-        )
-        .map_err(|_| RecordError::Invalid("observation time implausible"))?;
         check_notes(&self.notes).map_err(|_| RecordError::Invalid("notes too long"))?;
         if self.photos.len() > usize::from(MAX_PHOTOS) {
             return Err(RecordError::Invalid("too many photos"));
@@ -202,8 +202,8 @@ mod tests {
         EnvelopeHeader {
             envelope_id: Id16([1; 16]),
             device_id: Id16([2; 16]),
-            sequence: 1,
-            prev_hash: [0; 32],
+            sequence: 7,
+            prev_hash: [1; 32],
             enc: [0; 32],
             record_len: 16,
             photos: vec![PhotoEntry { sealed_len: 100, sha256: [0; 32] }; photos],
@@ -231,7 +231,19 @@ mod tests {
         assert!(matches!(mutate(&|v| v["total_cents"] = 1.into()), Err(RecordError::Invalid(_))));
         assert!(matches!(mutate(&|v| v["offences"] = serde_json::json!([])), Err(RecordError::Invalid(_))));
         assert!(matches!(mutate(&|v| v["due_date"] = "2026-02-30".into()), Err(RecordError::Invalid(_))));
-        assert!(matches!(mutate(&|v| v["place"]["lat"] = 91.0.into()), Err(RecordError::Invalid(_))));
+        assert_eq!(mutate(&|v| v["place"]["lat"] = 91.0.into()), Err(RecordError::Malformed));
+        assert_eq!(mutate(&|v| v["vehicle"]["make"] = "x".repeat(41).into()), Err(RecordError::Malformed));
+        assert_eq!(mutate(&|v| v["observed_at"]["utc_offset_minutes"] = (-32768).into()), Err(RecordError::Malformed));
+        assert!(matches!(
+            mutate(&|v| v["offences"] =
+                serde_json::json!([{"code":"141312","amount_cents":2500},{"code":"141312","amount_cents":2500}])),
+            Err(RecordError::Invalid(_))
+        ));
+        // The ticket's counter is the envelope's sequence number.
+        assert!(matches!(
+            mutate(&|v| v["ticket_number"] = TicketNumber::issue(42, 8).expect("valid").digits().into()),
+            Err(RecordError::Invalid(_))
+        ));
         assert_eq!(mutate(&|v| v["vehicle"]["plate"] = "".into()), Err(RecordError::Malformed));
         assert_eq!(mutate(&|v| v["ticket_number"] = "004200000071".into()), Err(RecordError::Malformed));
         assert!(matches!(mutate(&|v| v["photos"][0]["sha256_original"] = "zz".into()), Err(RecordError::Invalid(_))));
