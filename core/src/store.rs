@@ -36,11 +36,7 @@ CREATE TABLE enrolment ( -- one row once the device is enrolled
     device_prefix INTEGER NOT NULL CHECK (device_prefix BETWEEN 0 AND 9999),
     signing_key_wrapped BLOB NOT NULL, -- nonce || AEAD(seed) under a key derived from the storage key
     verifying_key BLOB NOT NULL CHECK (length(verifying_key) = 32),
-    enclave_key BLOB NOT NULL CHECK (length(enclave_key) = 32),
-    issuer_key BLOB NOT NULL CHECK (length(issuer_key) = 32),
-    catalogue_body TEXT NOT NULL, -- exactly as signed by the issuer
-    catalogue_signature TEXT NOT NULL,
-    payee_json TEXT NOT NULL,
+    config_sealed BLOB NOT NULL, -- nonce || AEAD(enclave key, issuer key, catalogue, payee): tamper-evident
     enrolled_at_ms INTEGER NOT NULL
 );
 CREATE TABLE chain ( -- one row: where the next envelope goes in this device's hash chain
@@ -209,6 +205,33 @@ impl From<SealDraftError> for StoreError {
     }
 }
 
+const SIGNING_KEY_PURPOSE: &[u8] = b"fieldseal/store/signing-key/v1";
+const CONFIG_PURPOSE: &[u8] = b"fieldseal/store/enrolment/v1";
+
+/// Enrolment settings, sealed under the storage key so they cannot be altered at rest.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EnrolmentConfig {
+    enclave_key: [u8; 32],
+    issuer_key: [u8; 32],
+    catalogue: SignedCatalogue,
+    payee: PayeeConfig,
+}
+
+impl EnrolmentConfig {
+    fn issuer_key(&self) -> VerifyingKey {
+        VerifyingKey(self.issuer_key)
+    }
+}
+
+/// The clear enrolment columns, bound to the sealed settings as associated data.
+fn config_aad(identity: &DeviceIdentity) -> Vec<u8> {
+    let mut aad = identity.device_id.0.to_vec();
+    aad.extend(identity.device_prefix.to_be_bytes());
+    aad.extend(identity.verifying_key.0);
+    aad
+}
+
 /// Enrolment state held in memory while the store is open.
 pub(crate) struct Enrolled {
     pub(crate) identity: DeviceIdentity,
@@ -330,48 +353,48 @@ impl DeviceStore {
     }
 
     fn load_enrolment(&self) -> Result<Option<Enrolled>, StoreError> {
-        type Row = (Vec<u8>, u16, Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>, String, String, String);
-        let row: Option<Row> = self
+        let row: Option<(Vec<u8>, u16, Vec<u8>, Vec<u8>, Vec<u8>)> = self
             .conn
             .query_row(
-                "SELECT device_id, device_prefix, signing_key_wrapped, verifying_key, enclave_key, issuer_key,
-                        catalogue_body, catalogue_signature, payee_json FROM enrolment WHERE id = 1",
+                "SELECT device_id, device_prefix, signing_key_wrapped, verifying_key, config_sealed
+                 FROM enrolment WHERE id = 1",
                 [],
-                |r| {
-                    Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get(4)?,
-                        r.get(5)?,
-                        r.get(6)?,
-                        r.get(7)?,
-                        r.get(8)?,
-                    ))
-                },
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
             )
             .optional()?;
-        let Some((device_id, prefix, wrapped, vk, enclave, issuer, body, signature, payee_json)) = row else {
+        let Some((device_id, device_prefix, wrapped, vk, sealed)) = row else {
             return Ok(None);
         };
-        let device_id = Id16(array(device_id, "device id")?);
-        let seed = self.storage_key.decrypt(b"fieldseal/store/signing-key/v1", &device_id.0, &wrapped)?;
+        let identity = DeviceIdentity {
+            device_id: Id16(array(device_id, "device id")?),
+            device_prefix,
+            verifying_key: VerifyingKey(array(vk, "verifying key")?),
+        };
+        // The storage key was proven by the key check already: a failure here means tampering.
+        let seed = self
+            .storage_key
+            .decrypt(SIGNING_KEY_PURPOSE, &identity.device_id.0, &wrapped)
+            .map_err(|_| corrupt("the wrapped signing key was altered"))?;
         let seed: &[u8; 32] = seed.as_slice().try_into().map_err(|_| corrupt("signing key has the wrong length"))?;
         let signing_key = SigningKey::from_seed(seed);
-        let verifying_key = VerifyingKey(array(vk, "verifying key")?);
-        if signing_key.verifying_key() != verifying_key {
+        if signing_key.verifying_key() != identity.verifying_key {
             return Err(corrupt("the signing key does not match the registered public key"));
         }
-        let issuer_key = VerifyingKey(array(issuer, "issuer key")?);
-        let catalogue = SignedCatalogue { body, signature }.verify(&issuer_key)?;
-        let payee: PayeeConfig = serde_json::from_str(&payee_json).map_err(|_| corrupt("payee settings unreadable"))?;
+        // Any change to the enrolment row (including the clear columns, bound as associated
+        // data) makes this fail: a file writer cannot swap the enclave key or the IBAN.
+        let config = self
+            .storage_key
+            .decrypt(CONFIG_PURPOSE, &config_aad(&identity), &sealed)
+            .map_err(|_| corrupt("the enrolment settings were altered"))?;
+        let config: EnrolmentConfig =
+            serde_json::from_slice(&config).map_err(|_| corrupt("the enrolment settings are unreadable"))?;
+        let catalogue = config.catalogue.verify(&config.issuer_key())?;
         Ok(Some(Enrolled {
-            identity: DeviceIdentity { device_id, device_prefix: prefix, verifying_key },
+            identity,
             signing_key,
-            enclave_key: EnclavePublicKey(array(enclave, "enclave key")?),
+            enclave_key: EnclavePublicKey(config.enclave_key),
             catalogue,
-            payee,
+            payee: config.payee,
         }))
     }
 
@@ -402,29 +425,22 @@ impl DeviceStore {
             device_prefix: enrolment.device_prefix,
             verifying_key: signing_key.verifying_key(),
         };
-        let wrapped = self.storage_key.encrypt(
-            b"fieldseal/store/signing-key/v1",
-            &identity.device_id.0,
-            signing_key.to_seed().as_ref(),
-        );
-        let payee_json = serde_json::to_string(&enrolment.payee).expect("payee settings serialise");
+        let wrapped =
+            self.storage_key.encrypt(SIGNING_KEY_PURPOSE, &identity.device_id.0, signing_key.to_seed().as_ref());
+        let config = EnrolmentConfig {
+            enclave_key: attested.public_key.0,
+            issuer_key: enrolment.issuer_key.0,
+            catalogue: enrolment.catalogue,
+            payee: enrolment.payee.clone(),
+        };
+        let config_json = Zeroizing::new(serde_json::to_vec(&config).expect("enrolment settings serialise"));
+        let sealed = self.storage_key.encrypt(CONFIG_PURPOSE, &config_aad(&identity), &config_json);
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
-            "INSERT INTO enrolment (id, device_id, device_prefix, signing_key_wrapped, verifying_key, enclave_key,
-                                    issuer_key, catalogue_body, catalogue_signature, payee_json, enrolled_at_ms)
-             VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            params![
-                identity.device_id.0,
-                identity.device_prefix,
-                wrapped,
-                identity.verifying_key.0,
-                attested.public_key.0,
-                enrolment.issuer_key.0,
-                enrolment.catalogue.body,
-                enrolment.catalogue.signature,
-                payee_json,
-                now_ms()
-            ],
+            "INSERT INTO enrolment (id, device_id, device_prefix, signing_key_wrapped, verifying_key, config_sealed,
+                                    enrolled_at_ms)
+             VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)",
+            params![identity.device_id.0, identity.device_prefix, wrapped, identity.verifying_key.0, sealed, now_ms()],
         )?;
         tx.execute("INSERT INTO chain (id, next_sequence, head_hash) VALUES (1, 1, ?1)", params![[0u8; 32]])?;
         tx.commit()?;

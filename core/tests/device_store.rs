@@ -270,3 +270,26 @@ fn integrity_check_catches_direct_tampering() {
         assert!(err.to_string().contains(what), "{what}: {err}");
     }
 }
+
+#[test]
+fn altered_enrolment_settings_are_refused_at_open() {
+    let dir = TempDir::new("enrolment-tamper");
+    let db = dir.path().join("device.sqlite3");
+    drop(enrolled_store(&db));
+    for (i, sql) in [
+        "UPDATE enrolment SET device_prefix = 43",
+        "UPDATE enrolment SET config_sealed = CAST(substr(config_sealed, 1, 40) || x'00' || substr(config_sealed, 42) AS BLOB)",
+        "UPDATE enrolment SET device_id = zeroblob(16)",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let copy = dir.path().join(format!("tampered-{i}.sqlite3"));
+        std::fs::copy(&db, &copy).expect("copies");
+        let conn = rusqlite::Connection::open(&copy).expect("opens");
+        conn.execute_batch(sql).expect("tamper");
+        drop(conn);
+        let err = DeviceStore::open(&copy, StorageKey::from_bytes(STORAGE_KEY)).expect_err("refused");
+        assert!(matches!(&err, StoreError::Corrupt(m) if m.contains("altered")), "{sql}: {err:?}");
+    }
+}
