@@ -72,7 +72,8 @@ pub struct NoticeOffence {
 }
 
 /// Everything printed on the windshield notice.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Notice {
     /// The ticket number (also the transfer reference).
     pub ticket_number: TicketNumber,
@@ -83,6 +84,7 @@ pub struct Notice {
     /// Total to pay in cents.
     pub total_cents: u64,
     /// Payment deadline (inclusive).
+    #[serde(with = "iso_date")]
     pub due_date: time::Date,
     /// Portal link with ticket number and device signature (for the notice's QR code).
     pub portal_url: String,
@@ -92,6 +94,32 @@ pub struct Notice {
     pub payee_name: String,
     /// IBAN.
     pub iban: String,
+}
+
+/// Parses `YYYY-MM-DD` naming a real calendar day.
+pub fn parse_iso_date(s: &str) -> Option<time::Date> {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| {
+        s.get(r).filter(|p| p.bytes().all(|c| c.is_ascii_digit())).and_then(|p| p.parse::<u16>().ok())
+    };
+    let month = time::Month::try_from(u8::try_from(num(5..7)?).ok()?).ok()?;
+    time::Date::from_calendar_date(i32::from(num(0..4)?), month, u8::try_from(num(8..10)?).ok()?).ok()
+}
+
+/// Serde form of a date: `YYYY-MM-DD`.
+mod iso_date {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub(super) fn serialize<S: Serializer>(d: &time::Date, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&d.to_string())
+    }
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<time::Date, D::Error> {
+        let s = String::deserialize(d)?;
+        super::parse_iso_date(&s).ok_or_else(|| D::Error::custom("not a YYYY-MM-DD date"))
+    }
 }
 
 /// Formats cents as `25,00` (German) or `25.00` (English).

@@ -63,6 +63,7 @@ CREATE TABLE outbox ( -- sealed envelopes; only a verified receipt may set synce
     envelope BLOB NOT NULL,
     envelope_hash BLOB NOT NULL CHECK (length(envelope_hash) = 32),
     photo_count INTEGER NOT NULL,
+    notice_sealed BLOB NOT NULL, -- the printed notice (with the access code), encrypted for reprints
     created_at_ms INTEGER NOT NULL,
     synced_at_ms INTEGER,
     receipt BLOB
@@ -207,6 +208,7 @@ impl From<SealDraftError> for StoreError {
 
 const SIGNING_KEY_PURPOSE: &[u8] = b"fieldseal/store/signing-key/v1";
 const CONFIG_PURPOSE: &[u8] = b"fieldseal/store/enrolment/v1";
+const NOTICE_PURPOSE: &[u8] = b"fieldseal/store/notice/v1";
 
 /// Enrolment settings, sealed under the storage key so they cannot be altered at rest.
 #[derive(Serialize, Deserialize)]
@@ -578,10 +580,15 @@ impl DeviceStore {
             device: &enrolled.signing_key,
         };
         let (sealed, notice) = seal_draft(draft, &ctx, chain, ticket.clone())?;
+        // The access code exists nowhere else: keep the notice (encrypted) so a crash or a
+        // jammed printer after this commit cannot lose it.
+        let notice_json = Zeroizing::new(serde_json::to_vec(&notice).expect("a notice always serialises"));
+        let notice_sealed = self.storage_key.encrypt(NOTICE_PURPOSE, &sealed.header.envelope_id.0, &notice_json);
         let upload: usize = sealed.envelope.len() + sealed.blobs.iter().map(Vec::len).sum::<usize>();
         tx.execute(
-            "INSERT INTO outbox (envelope_id, sequence, ticket_number, envelope, envelope_hash, photo_count, created_at_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO outbox (envelope_id, sequence, ticket_number, envelope, envelope_hash, photo_count,
+                                 notice_sealed, created_at_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![
                 sealed.header.envelope_id.0,
                 next_sequence,
@@ -589,6 +596,7 @@ impl DeviceStore {
                 sealed.envelope,
                 sealed.envelope_hash,
                 sealed.blobs.len(),
+                notice_sealed,
                 now_ms()
             ],
         )?;
@@ -656,6 +664,20 @@ impl DeviceStore {
             });
         }
         Ok(out)
+    }
+
+    /// The notice of an outbox entry, for a reprint (jammed printer, app killed after sealing).
+    pub fn notice(&self, envelope_id: &Id16) -> Result<Notice, StoreError> {
+        let sealed: Vec<u8> = self
+            .conn
+            .query_row("SELECT notice_sealed FROM outbox WHERE envelope_id = ?1", [envelope_id.0], |r| r.get(0))
+            .optional()?
+            .ok_or(StoreError::NoSuchEnvelope(*envelope_id))?;
+        let json = self
+            .storage_key
+            .decrypt(NOTICE_PURPOSE, &envelope_id.0, &sealed)
+            .map_err(|_| corrupt("a stored notice was altered"))?;
+        serde_json::from_slice(&json).map_err(|_| corrupt("a stored notice is unreadable"))
     }
 
     /// The sealed envelope bytes of an outbox entry.

@@ -110,6 +110,9 @@ fn store_survives_sigkill_at_random_points() {
             store.verify_integrity().unwrap_or_else(|e| panic!("round {round}: inconsistent after SIGKILL: {e}"));
         let outbox: Vec<String> =
             store.outbox().expect("lists").iter().map(|e| e.ticket_number.digits().to_owned()).collect();
+        for entry in store.outbox().expect("lists") {
+            store.notice(&entry.envelope_id).expect("every sealed case can have its notice reprinted");
+        }
         for t in &reported {
             assert!(
                 outbox.iter().any(|o| o == t),

@@ -67,6 +67,8 @@ fn captured_case_is_sealed_numbered_and_opens_only_in_the_enclave() {
         assert_eq!(&opened.open_blob(i as u16, &blob).expect("opens")[..], &jpeg[..]);
     }
     assert!(seal::open(&env, &identity.verifying_key, &EnclaveSecretKey::make_random()).is_err());
+    // The printer jammed, or the app died after sealing: the notice can be printed again.
+    assert_eq!(&e.store.notice(&sealed.envelope_id).expect("reprint"), notice);
     assert_eq!(e.store.verify_integrity().expect("consistent").envelopes, 1);
 }
 
@@ -98,12 +100,19 @@ fn drafts_survive_reopen_and_sealing_removes_them() {
     drop(e.store);
     let mut store = DeviceStore::open(&db, StorageKey::from_bytes(STORAGE_KEY)).expect("reopens");
     assert_eq!(store.draft_ids().expect("lists"), vec![id]);
+    assert!(matches!(store.notice(&fieldseal_core::wire::envelope::Id16([0; 16])), Err(StoreError::NoSuchEnvelope(_))));
     let mut loaded = store.load_draft(id).expect("loads");
     assert_eq!(loaded, d);
     loaded.notes = "geändert".into();
     store.update_draft(id, &loaded).expect("updates");
     assert_eq!(store.load_draft(id).expect("loads").notes, "geändert");
     let sealed = store.seal_draft(id).expect("seals");
+    drop(store);
+    let store = DeviceStore::open(&db, StorageKey::from_bytes(STORAGE_KEY)).expect("reopens");
+    assert_eq!(
+        store.notice(&sealed.envelope_id).expect("reprint after restart").access_code,
+        sealed.notice.access_code
+    );
     assert!(store.draft_ids().expect("lists").is_empty());
     assert!(matches!(store.load_draft(id), Err(StoreError::NoSuchDraft(_))));
     assert_eq!(store.unsynced().expect("lists")[0].envelope_id, sealed.envelope_id);

@@ -137,7 +137,7 @@ impl CaseRecord {
         if sum != Some(self.total_cents) || self.total_cents == 0 {
             return Err(RecordError::Invalid("total does not equal the sum of the offences"));
         }
-        if !is_iso_date(&self.due_date) {
+        if crate::notice::parse_iso_date(&self.due_date).is_none() {
             return Err(RecordError::Invalid("due date is not YYYY-MM-DD"));
         }
         check_notes(&self.notes).map_err(|_| RecordError::Invalid("notes too long"))?;
@@ -150,24 +150,6 @@ impl CaseRecord {
         }
         Ok(())
     }
-}
-
-/// `YYYY-MM-DD` naming a real calendar day.
-fn is_iso_date(s: &str) -> bool {
-    let b = s.as_bytes();
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
-        return false;
-    }
-    let num = |r: std::ops::Range<usize>| {
-        s.get(r).filter(|p| p.bytes().all(|c| c.is_ascii_digit())).and_then(|p| p.parse::<u16>().ok())
-    };
-    let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) else {
-        return false;
-    };
-    let Ok(month) = time::Month::try_from(u8::try_from(m).unwrap_or(0)) else {
-        return false;
-    };
-    time::Date::from_calendar_date(i32::from(y), month, u8::try_from(d).unwrap_or(0)).is_ok()
 }
 
 #[cfg(test)]
