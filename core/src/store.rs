@@ -355,7 +355,9 @@ impl DeviceStore {
     }
 
     fn load_enrolment(&self) -> Result<Option<Enrolled>, StoreError> {
-        let row: Option<(Vec<u8>, u16, Vec<u8>, Vec<u8>, Vec<u8>)> = self
+        /// device_id, device_prefix, signing_key_wrapped, verifying_key, config_sealed
+        type Row = (Vec<u8>, u16, Vec<u8>, Vec<u8>, Vec<u8>);
+        let row: Option<Row> = self
             .conn
             .query_row(
                 "SELECT device_id, device_prefix, signing_key_wrapped, verifying_key, config_sealed
