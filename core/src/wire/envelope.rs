@@ -360,6 +360,30 @@ mod tests {
     }
 
     #[test]
+    fn impossible_header_values_are_invalid() {
+        let with = |f: &dyn Fn(&mut EnvelopeHeader)| {
+            let mut h = sample_header(1);
+            f(&mut h);
+            let mut out = h.to_bytes();
+            out.extend(vec![0xAB; h.record_len as usize]);
+            out.extend([0xCD; SIGNATURE_LEN]);
+            parse(&out).map(|_| ())
+        };
+        let invalid = |r: Result<(), FormatError>| matches!(r, Err(FormatError::Invalid { .. }));
+        assert!(invalid(with(&|h| h.sequence = 0)));
+        assert!(invalid(with(&|h| h.sequence = 1)), "sequence 1 with a predecessor hash");
+        assert!(
+            with(&|h| {
+                h.sequence = 1;
+                h.prev_hash = [0; 32];
+            })
+            .is_ok()
+        );
+        assert!(invalid(with(&|h| h.record_len = 15)));
+        assert!(invalid(with(&|h| h.photos[0].sealed_len = (BLOB_PREFIX_LEN + 15) as u32)));
+    }
+
+    #[test]
     fn id_hex_round_trips() {
         let id = Id16::make_random();
         assert_eq!(Id16::from_hex(&id.to_hex()), Some(id));
