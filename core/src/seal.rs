@@ -92,12 +92,7 @@ impl SigningKey {
     /// Signs `context || message` (context strings separate the uses of one key).
     pub(crate) fn sign(&self, context: &[u8], message: &[&[u8]]) -> [u8; 64] {
         use ed25519_dalek::Signer;
-        let mut buf = Vec::with_capacity(context.len() + message.iter().map(|m| m.len()).sum::<usize>());
-        buf.extend_from_slice(context);
-        for m in message {
-            buf.extend_from_slice(m);
-        }
-        self.0.sign(&buf).to_bytes()
+        self.0.sign(&signed_message(context, message)).to_bytes()
     }
 }
 
@@ -114,12 +109,7 @@ pub struct VerifyingKey(pub [u8; 32]);
 impl VerifyingKey {
     /// Checks a signature over `context || message`.
     pub(crate) fn verify(&self, context: &[u8], message: &[&[u8]], signature: &[u8; 64]) -> bool {
-        let mut buf = Vec::with_capacity(context.len() + message.iter().map(|m| m.len()).sum::<usize>());
-        buf.extend_from_slice(context);
-        for m in message {
-            buf.extend_from_slice(m);
-        }
-        hazmat::ed25519_verify(&self.0, &buf, signature)
+        hazmat::ed25519_verify(&self.0, &signed_message(context, message), signature)
     }
 }
 
@@ -132,6 +122,17 @@ impl fmt::Debug for VerifyingKey {
 /// 32 fresh random bytes for a symmetric key (`make_*`: random). Zeroized on drop.
 pub fn make_random_key() -> Zeroizing<[u8; 32]> {
     Zeroizing::new(hazmat::random_array())
+}
+
+/// `context || message parts`: what a signature covers. (Strict verification needs the
+/// message in one piece, so signing and verifying build it the same way.)
+fn signed_message(context: &[u8], message: &[&[u8]]) -> Vec<u8> {
+    let mut buf = Vec::with_capacity(context.len() + message.iter().map(|m| m.len()).sum::<usize>());
+    buf.extend_from_slice(context);
+    for m in message {
+        buf.extend_from_slice(m);
+    }
+    buf
 }
 
 pub(crate) fn hex_lower(bytes: &[u8]) -> String {

@@ -558,8 +558,8 @@ impl DeviceStore {
 
     fn seal_inner(&mut self, draft: &CaseDraft, draft_id: Option<i64>) -> Result<SealedTicket, StoreError> {
         let enrolled = self.enrolled.as_ref().ok_or(StoreError::NotEnrolled)?;
-        // Fail on bad input before touching the database.
-        draft.validate(&enrolled.catalogue)?;
+        // `seal_draft` validates before anything is written; on any error the transaction
+        // is dropped and rolls back.
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let (next_sequence, head): (u64, Vec<u8>) =
             tx.query_row("SELECT next_sequence, head_hash FROM chain WHERE id = 1", [], |r| {

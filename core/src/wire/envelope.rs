@@ -36,7 +36,7 @@ impl Id16 {
     }
     /// Lower-case hex, 32 characters.
     pub fn to_hex(&self) -> String {
-        self.0.iter().map(|b| format!("{b:02x}")).collect()
+        crate::seal::hex_lower(&self.0)
     }
     /// Parses 32 hex characters.
     pub fn from_hex(s: &str) -> Option<Self> {
