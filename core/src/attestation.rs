@@ -39,6 +39,24 @@ pub struct AttestationBody {
 }
 
 impl AttestationBody {
+    /// A body of the current format for `platform`, binding `measurement` to `enclave_key`.
+    pub fn new(
+        platform: &str,
+        measurement: &[u8; 32],
+        enclave_key: &EnclavePublicKey,
+        not_before_ms: i64,
+        not_after_ms: i64,
+    ) -> Self {
+        Self {
+            format: ATTESTATION_FORMAT,
+            platform: platform.to_owned(),
+            measurement: hex_lower(measurement),
+            enclave_public_key: hex_lower(&enclave_key.0),
+            not_before_ms,
+            not_after_ms,
+        }
+    }
+
     /// Signs the body with a platform attestation key (what a platform implementation does).
     pub fn sign(&self, platform_key: &SigningKey) -> AttestationDocument {
         let body = serde_json::to_string(self).expect("an attestation body always serialises");

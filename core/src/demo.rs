@@ -5,15 +5,16 @@ use std::io::Cursor;
 
 use image::{Rgb, RgbImage};
 
-use crate::attestation::{
-    ATTESTATION_FORMAT, AttestationBody, AttestationDocument, AttestationPolicy, PinnedRoot, SIMULATED_PLATFORM,
-};
-use crate::capture::CaseDraft;
-use crate::catalogue::Catalogue;
+use crate::attestation::{AttestationBody, AttestationDocument, AttestationPolicy, PinnedRoot, SIMULATED_PLATFORM};
+use crate::capture::{CaseDraft, ChainPosition, SealContext, SealDraftError, seal_draft};
+use crate::catalogue::{Catalogue, CatalogueBody};
 use crate::domain::{CaptureError, ObservedAt, Place, Vehicle};
+use crate::notice::Notice;
 use crate::notice::PayeeConfig;
 use crate::photo::{self, PhotoError, PhotoSettings};
-use crate::seal::{EnclavePublicKey, SigningKey};
+use crate::seal::{EnclavePublicKey, SealedCase, SigningKey};
+use crate::ticket::TicketNumber;
+use crate::wire::envelope::Id16;
 
 /// A deterministic pseudo-random sequence (xorshift), for varied but repeatable pictures.
 struct Xorshift(u64);
@@ -168,18 +169,52 @@ pub fn simulated_attestation(
     platform_key: &SigningKey,
     now_ms: i64,
 ) -> (AttestationDocument, AttestationPolicy) {
-    let body = AttestationBody {
-        format: ATTESTATION_FORMAT,
-        platform: SIMULATED_PLATFORM.into(),
-        measurement: crate::seal::hex_lower(&measurement),
-        enclave_public_key: crate::seal::hex_lower(&enclave.0),
-        not_before_ms: now_ms - 60_000,
-        not_after_ms: now_ms + 86_400_000,
-    };
+    let body = AttestationBody::new(SIMULATED_PLATFORM, &measurement, enclave, now_ms - 60_000, now_ms + 86_400_000);
     let policy = AttestationPolicy {
         roots: vec![PinnedRoot { platform: SIMULATED_PLATFORM.into(), key: platform_key.verifying_key() }],
         measurements: vec![measurement],
         accept_simulated: true,
     };
     (body.sign(platform_key), policy)
+}
+
+/// A sealed sample case for tests and fuzz seeds: the `sequence`-th case of device `device_id`
+/// (ticket prefix 1), chained to `prev_hash`, with two small synthetic photos and `plate`.
+pub fn sealed_case(
+    enclave: &EnclavePublicKey,
+    device: &SigningKey,
+    device_id: Id16,
+    sequence: u64,
+    prev_hash: [u8; 32],
+    plate: &str,
+) -> Result<(SealedCase, Notice), SealedCaseError> {
+    let catalogue = CatalogueBody::german_default().sign(device).verify(&device.verifying_key())?;
+    let photos = [street_photo(sequence * 2 + 1, 320, 240), street_photo(sequence * 2 + 2, 240, 320)];
+    let draft = demo_draft(&catalogue, sequence, plate, &photos, now_ms())?;
+    let payee = demo_payee("http://127.0.0.1:8080");
+    let ctx = SealContext { catalogue: &catalogue, payee: &payee, enclave, device };
+    let counter = u32::try_from(sequence).map_err(|_| SealedCaseError::Sequence)?;
+    let ticket = TicketNumber::issue(1, counter).map_err(|_| SealedCaseError::Sequence)?;
+    Ok(seal_draft(&draft, &ctx, ChainPosition { device_id, sequence, prev_hash }, ticket)?)
+}
+
+/// Why a sample case could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum SealedCaseError {
+    /// The built-in catalogue was refused.
+    #[error(transparent)]
+    Catalogue(#[from] crate::catalogue::CatalogueError),
+    /// The sample draft was refused (an impossible plate?).
+    #[error(transparent)]
+    Draft(#[from] DemoError),
+    /// Sealing refused.
+    #[error(transparent)]
+    Seal(#[from] SealDraftError),
+    /// The sequence number does not fit a ticket number.
+    #[error("the sequence number is out of the ticket number range")]
+    Sequence,
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }

@@ -113,6 +113,18 @@ impl VerifyingKey {
     }
 }
 
+impl serde::Serialize for VerifyingKey {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        crate::wire::hex_array::serialize(&self.0, s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for VerifyingKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        crate::wire::hex_array::deserialize(d).map(Self)
+    }
+}
+
 impl fmt::Debug for VerifyingKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "VerifyingKey({})", hex_lower(&self.0))
@@ -135,7 +147,8 @@ fn signed_message(context: &[u8], message: &[&[u8]]) -> Vec<u8> {
     buf
 }
 
-pub(crate) fn hex_lower(bytes: &[u8]) -> String {
+/// Lower-case hex of bytes.
+pub fn hex_lower(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -316,7 +329,12 @@ fn export_photo_key(
 
 /// SHA-256 of an envelope's bytes (the chain link).
 pub fn envelope_hash(envelope: &[u8]) -> [u8; 32] {
-    hazmat::sha256(&[envelope])
+    sha256(envelope)
+}
+
+/// SHA-256 of bytes (blob digests, measurements).
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
+    hazmat::sha256(&[bytes])
 }
 
 /// Checks an envelope's layout and device signature without decrypting anything.

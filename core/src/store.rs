@@ -92,18 +92,22 @@ impl StorageKey {
         Self(Zeroizing::new(hazmat::random_array()))
     }
 
-    fn subkey(&self, purpose: &[u8]) -> Zeroizing<[u8; 32]> {
+    /// A key derived for one purpose (HKDF-SHA256); different purposes give unrelated keys.
+    pub fn subkey(&self, purpose: &[u8]) -> Zeroizing<[u8; 32]> {
         hazmat::derive_key(self.0.as_ref(), purpose)
     }
 
-    fn encrypt(&self, purpose: &[u8], aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
+    /// Encrypts a value at rest under the subkey for `purpose`, bound to `aad`
+    /// (ChaCha20-Poly1305, random nonce stored first).
+    pub fn encrypt(&self, purpose: &[u8], aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
         let nonce = hazmat::random_array::<12>();
         let mut out = nonce.to_vec();
         out.extend(hazmat::aead_seal(&self.subkey(purpose), &nonce, aad, plaintext));
         out
     }
 
-    fn decrypt(&self, purpose: &[u8], aad: &[u8], stored: &[u8]) -> Result<Zeroizing<Vec<u8>>, StoreError> {
+    /// Decrypts what [`StorageKey::encrypt`] made with the same purpose and `aad`.
+    pub fn decrypt(&self, purpose: &[u8], aad: &[u8], stored: &[u8]) -> Result<Zeroizing<Vec<u8>>, StoreError> {
         if stored.len() < 12 + 16 {
             return Err(corrupt("an encrypted value is truncated"));
         }

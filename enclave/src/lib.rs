@@ -1,3 +1,7 @@
-//! fieldseal-enclave: the isolated worker that holds the enclave's private key and opens
-//! envelopes (`fieldseal_core::seal::open`). The process, its protocol and isolation arrive with
-//! the enclave and relay issue.
+#![doc = include_str!("../README.md")]
+
+pub mod handler;
+pub mod keys;
+pub mod platform;
+pub mod sandbox;
+pub mod serve;

@@ -44,6 +44,18 @@ impl Id16 {
     }
 }
 
+impl serde::Serialize for Id16 {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        super::hex_array::serialize(&self.0, s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Id16 {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        super::hex_array::deserialize(d).map(Self)
+    }
+}
+
 impl fmt::Debug for Id16 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_hex())

@@ -1,0 +1,645 @@
+//! The enclave protocol: the few requests the server may make of the enclave, as
+//! length-prefixed binary frames over a local socket.
+//!
+//! A frame is a 4-byte big-endian payload length, then the payload:
+//!
+//! | bytes | field |
+//! |---|---|
+//! | 1 | protocol version ([`PROTOCOL_VERSION`]) |
+//! | 1 | kind (request `0x01..=0x04`, response `0x81..=0x83`, error `0xFF`) |
+//! | 1 | number of fields |
+//! | per field | 4-byte big-endian length, then that many bytes |
+//!
+//! Requests: health `0x01` (no fields); open-and-index `0x02` (device key, envelope);
+//! citizen view `0x03` (device key, envelope, access code, blobs…); clerk view `0x04` (device
+//! key, envelope, purpose, actor, blobs…). Responses: health `0x81` (JSON), index `0x82`
+//! (JSON), view `0x83` (JSON, then one field per photo), error `0xFF` (1-byte code, message).
+//! Every length is checked before it is read and nothing is allocated beyond the input.
+
+use std::fmt;
+use std::io::{Read, Write};
+
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::attestation::AttestationDocument;
+use crate::domain::{ObservedAt, Place, Vehicle};
+use crate::seal::VerifyingKey;
+use crate::ticket::TicketNumber;
+use crate::wire::envelope::{Id16, MAX_PHOTOS};
+use crate::wire::record::ChargedOffence;
+
+/// Version byte first in every payload.
+pub const PROTOCOL_VERSION: u8 = 1;
+/// Hard cap on one frame's payload (a view carries its photos).
+pub const MAX_FRAME_LEN: usize = 64 << 20;
+/// Most fields in one payload: four fixed ones and one per photo.
+pub const MAX_FIELDS: usize = 4 + MAX_PHOTOS as usize;
+/// Shortest purpose a clerk may state for opening personal data.
+pub const MIN_PURPOSE_CHARS: usize = 8;
+/// Longest purpose or actor text.
+pub const MAX_TEXT_BYTES: usize = 500;
+
+const HEALTH: u8 = 0x01;
+const OPEN_INDEX: u8 = 0x02;
+const CITIZEN_VIEW: u8 = 0x03;
+const CLERK_VIEW: u8 = 0x04;
+const HEALTH_REPLY: u8 = 0x81;
+const INDEX_REPLY: u8 = 0x82;
+const VIEW_REPLY: u8 = 0x83;
+const ERROR_REPLY: u8 = 0xFF;
+
+/// What the server asks of the enclave.
+pub enum Request {
+    /// Liveness, attestation and the sandbox self-check.
+    Health,
+    /// Verify, open and validate an envelope; return only its index fields.
+    OpenIndex {
+        /// The registered key of the device the envelope claims to come from.
+        device_key: VerifyingKey,
+        /// The envelope bytes.
+        envelope: Vec<u8>,
+    },
+    /// Release a case to the citizen who holds its access code (with photos).
+    CitizenView {
+        /// The registered device key.
+        device_key: VerifyingKey,
+        /// The envelope bytes.
+        envelope: Vec<u8>,
+        /// The access code the citizen typed.
+        access_code: Zeroizing<String>,
+        /// The sealed photo blobs, index order.
+        blobs: Vec<Vec<u8>>,
+    },
+    /// Release a case to a clerk for a stated purpose (with photos and notes).
+    ClerkView {
+        /// The registered device key.
+        device_key: VerifyingKey,
+        /// The envelope bytes.
+        envelope: Vec<u8>,
+        /// Why the clerk opens the case (recorded by the server).
+        purpose: String,
+        /// Who opens it.
+        actor: String,
+        /// The sealed photo blobs, index order.
+        blobs: Vec<Vec<u8>>,
+    },
+}
+
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Health => f.write_str("Health"),
+            Self::OpenIndex { envelope, .. } => write!(f, "OpenIndex({} bytes)", envelope.len()),
+            Self::CitizenView { envelope, blobs, .. } => {
+                write!(f, "CitizenView({} bytes, {} blobs, code <redacted>)", envelope.len(), blobs.len())
+            }
+            Self::ClerkView { envelope, blobs, .. } => {
+                write!(f, "ClerkView({} bytes, {} blobs)", envelope.len(), blobs.len())
+            }
+        }
+    }
+}
+
+/// What the enclave answers.
+#[derive(Debug)]
+pub enum Response {
+    /// Answer to [`Request::Health`].
+    Health(HealthReport),
+    /// Answer to [`Request::OpenIndex`].
+    Index(CaseIndex),
+    /// Answer to either view request.
+    View(CaseView),
+    /// The request was refused.
+    Error(EnclaveError),
+}
+
+/// The case status at capture; payments move it on outside the enclave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaptureStatus {
+    /// Issued and waiting for payment.
+    Open,
+}
+
+/// The only fields of a case the server learns: what payments need.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseIndex {
+    /// The envelope the case came in.
+    pub envelope_id: Id16,
+    /// Ticket number (the payment reference).
+    pub ticket_number: TicketNumber,
+    /// Amount due in cents.
+    pub total_cents: u64,
+    /// Payment deadline, `YYYY-MM-DD`.
+    pub due_date: String,
+    /// Offence codes charged.
+    pub offence_codes: Vec<String>,
+    /// Status at capture.
+    pub status: CaptureStatus,
+}
+
+/// A released case. Holds personal data: redacting `Debug`, zeroized on drop.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseView {
+    /// The envelope the case came in.
+    pub envelope_id: Id16,
+    /// Ticket number.
+    pub ticket_number: TicketNumber,
+    /// Offences charged.
+    pub offences: Vec<ChargedOffence>,
+    /// Amount due in cents.
+    pub total_cents: u64,
+    /// Payment deadline.
+    pub due_date: String,
+    /// The vehicle.
+    pub vehicle: Vehicle,
+    /// The place.
+    pub place: Place,
+    /// The time.
+    pub observed_at: ObservedAt,
+    /// Officer notes (clerk view only).
+    pub notes: Option<String>,
+    /// The photos (JPEG), index order. Carried as frame fields, not JSON.
+    #[serde(skip)]
+    pub photos: Vec<Zeroizing<Vec<u8>>>,
+}
+
+impl Drop for CaseView {
+    fn drop(&mut self) {
+        if let Some(notes) = &mut self.notes {
+            zeroize::Zeroize::zeroize(notes);
+        }
+    }
+}
+
+impl fmt::Debug for CaseView {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CaseView")
+            .field("ticket_number", &self.ticket_number)
+            .field("photos", &self.photos.len())
+            .field("personal_data", &"<redacted>")
+            .finish()
+    }
+}
+
+/// The enclave's self-check of its own confinement, taken after the sandbox is in place.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxReport {
+    /// A seccomp syscall filter is installed on every thread.
+    pub seccomp_filter: bool,
+    /// Opening a TCP socket from inside failed.
+    pub network_denied: bool,
+    /// Opening a file from inside failed.
+    pub filesystem_denied: bool,
+    /// The process is not dumpable (no ptrace attach, no core file).
+    pub not_dumpable: bool,
+    /// The core file size limit is zero.
+    pub core_dumps_disabled: bool,
+    /// The private key's memory is locked (never swapped out).
+    pub key_memory_locked: bool,
+}
+
+impl SandboxReport {
+    /// Whether every confinement holds.
+    pub fn all_hold(&self) -> bool {
+        self.seccomp_filter
+            && self.network_denied
+            && self.filesystem_denied
+            && self.not_dumpable
+            && self.core_dumps_disabled
+            && self.key_memory_locked
+    }
+}
+
+/// Answer to a health request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthReport {
+    /// [`PROTOCOL_VERSION`] the enclave speaks.
+    pub protocol: u8,
+    /// Attestation platform (`"simulated"` here).
+    pub platform: String,
+    /// The enclave's current attestation document.
+    pub attestation: AttestationDocument,
+    /// The platform attestation key (what devices pin), hex.
+    pub platform_key: VerifyingKey,
+    /// Its own confinement, as checked from inside.
+    pub sandbox: SandboxReport,
+}
+
+/// Why the enclave refused a request. Messages never contain case data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum ErrorCode {
+    /// The frame is not a well-formed request.
+    Malformed = 1,
+    /// Another protocol version.
+    UnsupportedVersion = 2,
+    /// Over a size limit.
+    TooLarge = 3,
+    /// The device signature does not verify.
+    BadSignature = 4,
+    /// The envelope does not decrypt with the enclave key.
+    DoesNotOpen = 5,
+    /// The record inside is not a valid case.
+    InvalidRecord = 6,
+    /// Wrong access code.
+    AccessDenied = 7,
+    /// A clerk view needs a stated purpose.
+    PurposeRequired = 8,
+    /// A photo blob does not belong to the envelope or fails its hash.
+    BlobMismatch = 9,
+    /// An unexpected failure inside the enclave.
+    Internal = 10,
+}
+
+impl ErrorCode {
+    fn from_u8(b: u8) -> Option<Self> {
+        Some(match b {
+            1 => Self::Malformed,
+            2 => Self::UnsupportedVersion,
+            3 => Self::TooLarge,
+            4 => Self::BadSignature,
+            5 => Self::DoesNotOpen,
+            6 => Self::InvalidRecord,
+            7 => Self::AccessDenied,
+            8 => Self::PurposeRequired,
+            9 => Self::BlobMismatch,
+            10 => Self::Internal,
+            _ => return None,
+        })
+    }
+}
+
+/// An error answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the enclave refused the request ({code:?}): {message}")]
+pub struct EnclaveError {
+    /// What went wrong.
+    pub code: ErrorCode,
+    /// A message without case data.
+    pub message: String,
+}
+
+impl EnclaveError {
+    /// An error answer.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self { code, message: message.into() }
+    }
+}
+
+/// Why bytes are not a valid frame or payload.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProtocolError {
+    /// Fewer bytes than announced.
+    #[error("enclave frame is truncated")]
+    Truncated,
+    /// More bytes than the fields account for.
+    #[error("enclave frame has {0} trailing bytes")]
+    TrailingBytes(usize),
+    /// Frame over [`MAX_FRAME_LEN`].
+    #[error("enclave frame of {0} bytes is over the {MAX_FRAME_LEN}-byte limit")]
+    TooLarge(usize),
+    /// Another protocol version.
+    #[error("enclave protocol version {0} is not supported (this build speaks {PROTOCOL_VERSION})")]
+    UnsupportedVersion(u8),
+    /// A kind byte outside the protocol.
+    #[error("unknown enclave message kind {0:#04x}")]
+    UnknownKind(u8),
+    /// A field is missing, extra or invalid.
+    #[error("invalid enclave message: {0}")]
+    Invalid(&'static str),
+}
+
+/// A frame could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum FrameError {
+    /// The socket failed or closed.
+    #[error("enclave socket: {0}")]
+    Io(#[from] std::io::Error),
+    /// The length prefix is over the cap.
+    #[error(transparent)]
+    Protocol(#[from] ProtocolError),
+}
+
+/// Checks a frame's 4-byte length prefix against the cap.
+pub fn frame_len(prefix: [u8; 4]) -> Result<usize, ProtocolError> {
+    let len = u32::from_be_bytes(prefix) as usize;
+    if len > MAX_FRAME_LEN {
+        return Err(ProtocolError::TooLarge(len));
+    }
+    Ok(len)
+}
+
+/// Reads one frame's payload. `Ok(None)` on a clean end of stream before a frame starts.
+pub fn read_frame(r: &mut impl Read) -> Result<Option<Vec<u8>>, FrameError> {
+    let mut prefix = [0u8; 4];
+    let mut got = 0;
+    while got < 4 {
+        match r.read(&mut prefix[got..])? {
+            0 if got == 0 => return Ok(None),
+            0 => return Err(ProtocolError::Truncated.into()),
+            n => got += n,
+        }
+    }
+    let len = frame_len(prefix)?;
+    let mut payload = Vec::new();
+    r.take(len as u64).read_to_end(&mut payload)?;
+    if payload.len() != len {
+        return Err(ProtocolError::Truncated.into());
+    }
+    Ok(Some(payload))
+}
+
+/// Writes one frame (length prefix and payload).
+pub fn write_frame(w: &mut impl Write, payload: &[u8]) -> Result<(), FrameError> {
+    let len = u32::try_from(payload.len()).map_err(|_| ProtocolError::TooLarge(payload.len()))?;
+    if payload.len() > MAX_FRAME_LEN {
+        return Err(ProtocolError::TooLarge(payload.len()).into());
+    }
+    w.write_all(&len.to_be_bytes())?;
+    w.write_all(payload)?;
+    w.flush()?;
+    Ok(())
+}
+
+fn encode(kind: u8, fields: &[&[u8]]) -> Vec<u8> {
+    let total: usize = 3 + fields.iter().map(|f| 4 + f.len()).sum::<usize>();
+    let mut out = Vec::with_capacity(total);
+    out.push(PROTOCOL_VERSION);
+    out.push(kind);
+    out.push(u8::try_from(fields.len()).expect("at most MAX_FIELDS fields"));
+    for f in fields {
+        out.extend_from_slice(&u32::try_from(f.len()).expect("fields fit a frame").to_be_bytes());
+        out.extend_from_slice(f);
+    }
+    out
+}
+
+/// Splits a payload into its kind and fields, borrowing the input.
+fn decode(payload: &[u8]) -> Result<(u8, Vec<&[u8]>), ProtocolError> {
+    if payload.len() > MAX_FRAME_LEN {
+        return Err(ProtocolError::TooLarge(payload.len()));
+    }
+    let [version, kind, count, rest @ ..] = payload else {
+        return Err(ProtocolError::Truncated);
+    };
+    if *version != PROTOCOL_VERSION {
+        return Err(ProtocolError::UnsupportedVersion(*version));
+    }
+    let count = usize::from(*count);
+    if count > MAX_FIELDS {
+        return Err(ProtocolError::Invalid("too many fields"));
+    }
+    let mut fields = Vec::with_capacity(count);
+    let mut rest = rest;
+    for _ in 0..count {
+        let Some((len, tail)) = rest.split_first_chunk::<4>() else {
+            return Err(ProtocolError::Truncated);
+        };
+        let len = u32::from_be_bytes(*len) as usize;
+        if len > tail.len() {
+            return Err(ProtocolError::Truncated);
+        }
+        let (field, tail) = tail.split_at(len);
+        fields.push(field);
+        rest = tail;
+    }
+    if !rest.is_empty() {
+        return Err(ProtocolError::TrailingBytes(rest.len()));
+    }
+    Ok((*kind, fields))
+}
+
+fn key_field(b: &[u8]) -> Result<VerifyingKey, ProtocolError> {
+    b.try_into().map(VerifyingKey).map_err(|_| ProtocolError::Invalid("device key is not 32 bytes"))
+}
+
+fn text_field(b: &[u8], what: &'static str) -> Result<String, ProtocolError> {
+    if b.len() > MAX_TEXT_BYTES {
+        return Err(ProtocolError::Invalid(what));
+    }
+    String::from_utf8(b.to_vec()).map_err(|_| ProtocolError::Invalid(what))
+}
+
+fn blobs(fields: &[&[u8]]) -> Vec<Vec<u8>> {
+    fields.iter().map(|b| b.to_vec()).collect()
+}
+
+impl Request {
+    /// The payload bytes (without the frame's length prefix).
+    pub fn to_payload(&self) -> Vec<u8> {
+        match self {
+            Self::Health => encode(HEALTH, &[]),
+            Self::OpenIndex { device_key, envelope } => encode(OPEN_INDEX, &[&device_key.0, envelope]),
+            Self::CitizenView { device_key, envelope, access_code, blobs } => {
+                let mut f: Vec<&[u8]> = vec![&device_key.0, envelope, access_code.as_bytes()];
+                f.extend(blobs.iter().map(Vec::as_slice));
+                encode(CITIZEN_VIEW, &f)
+            }
+            Self::ClerkView { device_key, envelope, purpose, actor, blobs } => {
+                let mut f: Vec<&[u8]> = vec![&device_key.0, envelope, purpose.as_bytes(), actor.as_bytes()];
+                f.extend(blobs.iter().map(Vec::as_slice));
+                encode(CLERK_VIEW, &f)
+            }
+        }
+    }
+
+    /// Parses a request payload strictly.
+    pub fn from_payload(payload: &[u8]) -> Result<Self, ProtocolError> {
+        let (kind, fields) = decode(payload)?;
+        match (kind, fields.as_slice()) {
+            (HEALTH, []) => Ok(Self::Health),
+            (OPEN_INDEX, [key, envelope]) => {
+                Ok(Self::OpenIndex { device_key: key_field(key)?, envelope: envelope.to_vec() })
+            }
+            (CITIZEN_VIEW, [key, envelope, code, rest @ ..]) => Ok(Self::CitizenView {
+                device_key: key_field(key)?,
+                envelope: envelope.to_vec(),
+                access_code: Zeroizing::new(text_field(code, "access code is not short UTF-8")?),
+                blobs: blobs(rest),
+            }),
+            (CLERK_VIEW, [key, envelope, purpose, actor, rest @ ..]) => Ok(Self::ClerkView {
+                device_key: key_field(key)?,
+                envelope: envelope.to_vec(),
+                purpose: text_field(purpose, "purpose is not short UTF-8")?,
+                actor: text_field(actor, "actor is not short UTF-8")?,
+                blobs: blobs(rest),
+            }),
+            (HEALTH | OPEN_INDEX | CITIZEN_VIEW | CLERK_VIEW, _) => {
+                Err(ProtocolError::Invalid("wrong number of fields"))
+            }
+            (other, _) => Err(ProtocolError::UnknownKind(other)),
+        }
+    }
+}
+
+fn json_field<T: for<'de> Deserialize<'de>>(b: &[u8], what: &'static str) -> Result<T, ProtocolError> {
+    serde_json::from_slice(b).map_err(|_| ProtocolError::Invalid(what))
+}
+
+impl Response {
+    /// The payload bytes (without the frame's length prefix).
+    pub fn to_payload(&self) -> Vec<u8> {
+        match self {
+            Self::Health(h) => encode(HEALTH_REPLY, &[&serde_json::to_vec(h).expect("a health report serialises")]),
+            Self::Index(i) => encode(INDEX_REPLY, &[&serde_json::to_vec(i).expect("an index serialises")]),
+            Self::View(v) => {
+                let json = Zeroizing::new(serde_json::to_vec(v).expect("a view serialises"));
+                let mut f: Vec<&[u8]> = vec![&json];
+                f.extend(v.photos.iter().map(|p| p.as_slice()));
+                encode(VIEW_REPLY, &f)
+            }
+            Self::Error(e) => encode(ERROR_REPLY, &[&[e.code as u8], e.message.as_bytes()]),
+        }
+    }
+
+    /// Parses a response payload strictly.
+    pub fn from_payload(payload: &[u8]) -> Result<Self, ProtocolError> {
+        let (kind, fields) = decode(payload)?;
+        match (kind, fields.as_slice()) {
+            (HEALTH_REPLY, [json]) => Ok(Self::Health(json_field(json, "health report is not valid JSON")?)),
+            (INDEX_REPLY, [json]) => Ok(Self::Index(json_field(json, "index is not valid JSON")?)),
+            (VIEW_REPLY, [json, photos @ ..]) => {
+                let mut view: CaseView = json_field(json, "view is not valid JSON")?;
+                view.photos = photos.iter().map(|p| Zeroizing::new(p.to_vec())).collect();
+                Ok(Self::View(view))
+            }
+            (ERROR_REPLY, [[code], message]) => Ok(Self::Error(EnclaveError {
+                code: ErrorCode::from_u8(*code).ok_or(ProtocolError::Invalid("unknown error code"))?,
+                message: text_field(message, "error message is not short UTF-8")?,
+            })),
+            (HEALTH_REPLY | INDEX_REPLY | VIEW_REPLY | ERROR_REPLY, _) => {
+                Err(ProtocolError::Invalid("wrong number of fields"))
+            }
+            (other, _) => Err(ProtocolError::UnknownKind(other)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn sample_requests() -> Vec<Request> {
+        vec![
+            Request::Health,
+            Request::OpenIndex { device_key: VerifyingKey([7; 32]), envelope: vec![1, 2, 3] },
+            Request::CitizenView {
+                device_key: VerifyingKey([8; 32]),
+                envelope: vec![9; 40],
+                access_code: Zeroizing::new("ABCD-EFGH-JKLM".into()),
+                blobs: vec![vec![1; 5], vec![]],
+            },
+            Request::ClerkView {
+                device_key: VerifyingKey([9; 32]),
+                envelope: vec![4; 10],
+                purpose: "objection review".into(),
+                actor: "clerk-17".into(),
+                blobs: vec![vec![2; 3]],
+            },
+        ]
+    }
+
+    #[test]
+    fn requests_round_trip() {
+        for req in sample_requests() {
+            let bytes = req.to_payload();
+            let back = Request::from_payload(&bytes).expect("parses");
+            assert_eq!(back.to_payload(), bytes, "{req:?}");
+        }
+    }
+
+    #[test]
+    fn pinned_request_bytes() {
+        let req = Request::OpenIndex { device_key: VerifyingKey([0xAA; 32]), envelope: vec![0x01, 0x02] };
+        insta::assert_snapshot!(crate::seal::hex_lower(&req.to_payload()));
+        let err = Response::Error(EnclaveError::new(ErrorCode::AccessDenied, "wrong access code"));
+        insta::assert_snapshot!(crate::seal::hex_lower(&err.to_payload()));
+    }
+
+    #[test]
+    fn error_responses_round_trip() {
+        let err = Response::Error(EnclaveError::new(ErrorCode::BadSignature, "device signature does not verify"));
+        let back = Response::from_payload(&err.to_payload()).expect("parses");
+        assert!(matches!(back, Response::Error(e) if e.code == ErrorCode::BadSignature));
+    }
+
+    #[test]
+    fn malformed_payloads_are_refused_with_a_reason() {
+        let good = Request::OpenIndex { device_key: VerifyingKey([1; 32]), envelope: vec![5; 8] }.to_payload();
+        assert_eq!(Request::from_payload(&[]).err(), Some(ProtocolError::Truncated));
+        let mut v2 = good.clone();
+        v2[0] = 2;
+        assert_eq!(Request::from_payload(&v2).err(), Some(ProtocolError::UnsupportedVersion(2)));
+        let mut kind = good.clone();
+        kind[1] = 0x42;
+        assert_eq!(Request::from_payload(&kind).err(), Some(ProtocolError::UnknownKind(0x42)));
+        let mut count = good.clone();
+        count[2] = 1;
+        assert_eq!(Request::from_payload(&count).err(), Some(ProtocolError::TrailingBytes(good.len() - 3 - 4 - 32)));
+        let mut many = good.clone();
+        many[2] = 200;
+        assert_eq!(Request::from_payload(&many).err(), Some(ProtocolError::Invalid("too many fields")));
+        assert_eq!(Request::from_payload(&good[..good.len() - 1]).err(), Some(ProtocolError::Truncated));
+        let mut extra = good.clone();
+        extra.push(0);
+        assert_eq!(Request::from_payload(&extra).err(), Some(ProtocolError::TrailingBytes(1)));
+        let short_key = encode(OPEN_INDEX, &[&[1; 31], &[2; 3]]);
+        assert_eq!(Request::from_payload(&short_key).err(), Some(ProtocolError::Invalid("device key is not 32 bytes")));
+        let missing = encode(OPEN_INDEX, &[&[1; 32]]);
+        assert_eq!(Request::from_payload(&missing).err(), Some(ProtocolError::Invalid("wrong number of fields")));
+        let bad_code = encode(CITIZEN_VIEW, &[&[1; 32], &[2], &[0xff, 0xfe]]);
+        assert!(matches!(Request::from_payload(&bad_code), Err(ProtocolError::Invalid(_))));
+        // A response kind is not a request.
+        assert_eq!(Request::from_payload(&encode(INDEX_REPLY, &[b"{}"])).err(), Some(ProtocolError::UnknownKind(0x82)));
+    }
+
+    #[test]
+    fn oversize_frames_are_refused_before_reading_them() {
+        let prefix = ((MAX_FRAME_LEN + 1) as u32).to_be_bytes();
+        assert_eq!(frame_len(prefix), Err(ProtocolError::TooLarge(MAX_FRAME_LEN + 1)));
+        let mut stream: &[u8] = &[0xff, 0xff, 0xff, 0xff, 1, 2, 3];
+        assert!(matches!(read_frame(&mut stream), Err(FrameError::Protocol(ProtocolError::TooLarge(_)))));
+    }
+
+    #[test]
+    fn frames_read_back_and_detect_truncation() {
+        let mut buf = Vec::new();
+        write_frame(&mut buf, b"hello").expect("writes");
+        write_frame(&mut buf, b"").expect("writes");
+        let mut r = buf.as_slice();
+        assert_eq!(read_frame(&mut r).expect("reads").as_deref(), Some(&b"hello"[..]));
+        assert_eq!(read_frame(&mut r).expect("reads").as_deref(), Some(&b""[..]));
+        assert!(read_frame(&mut r).expect("clean end").is_none());
+        let mut cut = &buf[..6];
+        assert!(matches!(read_frame(&mut cut), Err(FrameError::Protocol(ProtocolError::Truncated))));
+        let mut cut_prefix = &buf[..2];
+        assert!(matches!(read_frame(&mut cut_prefix), Err(FrameError::Protocol(ProtocolError::Truncated))));
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let _ = Request::from_payload(&bytes);
+            let _ = Response::from_payload(&bytes);
+        }
+
+        #[test]
+        fn open_requests_round_trip(key in any::<[u8; 32]>(), envelope in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let req = Request::OpenIndex { device_key: VerifyingKey(key), envelope: envelope.clone() };
+            match Request::from_payload(&req.to_payload()) {
+                Ok(Request::OpenIndex { device_key, envelope: e }) => {
+                    prop_assert_eq!(device_key.0, key);
+                    prop_assert_eq!(e, envelope);
+                }
+                other => prop_assert!(false, "unexpected {:?}", other),
+            }
+        }
+    }
+}

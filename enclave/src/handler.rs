@@ -1,0 +1,335 @@
+//! The requests the enclave answers: open and index, citizen view, clerk view, health. Pure
+//! functions of the request and the keys; no state survives a request.
+
+use std::sync::OnceLock;
+
+use fieldseal_core::seal::{self, EnclaveSecretKey, OpenError};
+use fieldseal_core::ticket::AccessCode;
+use fieldseal_core::wire::enclave::{
+    CaptureStatus, CaseIndex, CaseView, EnclaveError, ErrorCode, HealthReport, MIN_PURPOSE_CHARS, PROTOCOL_VERSION,
+    Request, Response, SandboxReport,
+};
+use fieldseal_core::wire::envelope::FormatError;
+use fieldseal_core::wire::record::CaseRecord;
+use zeroize::Zeroizing;
+
+use crate::platform::Platform;
+
+/// What a request handler needs: the private key and the platform that vouches for it.
+pub struct Enclave<P: Platform> {
+    key: Box<EnclaveSecretKey>,
+    platform: P,
+    sandbox: OnceLock<SandboxReport>,
+}
+
+impl<P: Platform> Enclave<P> {
+    /// An enclave holding `key` (already locked in memory by the caller), vouched for by `platform`.
+    pub fn new(key: Box<EnclaveSecretKey>, platform: P) -> Self {
+        Self { key, platform, sandbox: OnceLock::new() }
+    }
+
+    /// Records the sandbox self-check once it has run (health reports it).
+    pub fn set_sandbox(&self, sandbox: SandboxReport) {
+        let _ = self.sandbox.set(sandbox);
+    }
+
+    /// Answers one request payload with one response payload. Never panics on bad input.
+    pub fn handle(&self, payload: &[u8], now_ms: i64) -> Vec<u8> {
+        let response = match Request::from_payload(payload) {
+            Ok(request) => self.answer(request, now_ms),
+            Err(e) => {
+                let code = match e {
+                    fieldseal_core::wire::enclave::ProtocolError::UnsupportedVersion(_) => {
+                        ErrorCode::UnsupportedVersion
+                    }
+                    fieldseal_core::wire::enclave::ProtocolError::TooLarge(_) => ErrorCode::TooLarge,
+                    _ => ErrorCode::Malformed,
+                };
+                Response::Error(EnclaveError::new(code, e.to_string()))
+            }
+        };
+        response.to_payload()
+    }
+
+    fn answer(&self, request: Request, now_ms: i64) -> Response {
+        let result = match request {
+            Request::Health => Ok(Response::Health(self.health(now_ms))),
+            Request::OpenIndex { device_key, envelope } => {
+                self.open(&envelope, &device_key).map(|(opened, record)| Response::Index(index_of(&opened, &record)))
+            }
+            Request::CitizenView { device_key, envelope, access_code, blobs } => {
+                self.citizen_view(&envelope, &device_key, &access_code, &blobs).map(Response::View)
+            }
+            Request::ClerkView { device_key, envelope, purpose, actor, blobs } => {
+                self.clerk_view(&envelope, &device_key, &purpose, &actor, &blobs).map(Response::View)
+            }
+        };
+        result.unwrap_or_else(Response::Error)
+    }
+
+    fn health(&self, now_ms: i64) -> HealthReport {
+        HealthReport {
+            protocol: PROTOCOL_VERSION,
+            platform: self.platform.name().to_owned(),
+            attestation: self.platform.attest(&self.key.public_key(), now_ms),
+            platform_key: self.platform.root_key(),
+            sandbox: self.sandbox.get().cloned().unwrap_or_default(),
+        }
+    }
+
+    fn open(
+        &self,
+        envelope: &[u8],
+        device_key: &seal::VerifyingKey,
+    ) -> Result<(seal::OpenedEnvelope, CaseRecord), EnclaveError> {
+        let opened = seal::open(envelope, device_key, &self.key).map_err(|e| match e {
+            OpenError::BadSignature => {
+                EnclaveError::new(ErrorCode::BadSignature, "the device signature does not verify")
+            }
+            OpenError::Format(FormatError::OverLimit { .. }) => EnclaveError::new(ErrorCode::TooLarge, e.to_string()),
+            OpenError::Format(f) => EnclaveError::new(ErrorCode::Malformed, f.to_string()),
+            _ => EnclaveError::new(ErrorCode::DoesNotOpen, "the envelope does not open with the enclave key"),
+        })?;
+        let record = CaseRecord::from_bytes(&opened.record, &opened.header)
+            .map_err(|e| EnclaveError::new(ErrorCode::InvalidRecord, e.to_string()))?;
+        Ok((opened, record))
+    }
+
+    fn citizen_view(
+        &self,
+        envelope: &[u8],
+        device_key: &seal::VerifyingKey,
+        access_code: &str,
+        blobs: &[Vec<u8>],
+    ) -> Result<CaseView, EnclaveError> {
+        let (opened, record) = self.open(envelope, device_key)?;
+        // One answer for a malformed and a wrong code: the caller learns nothing from the kind.
+        let denied = || EnclaveError::new(ErrorCode::AccessDenied, "the access code does not match this ticket");
+        let typed = AccessCode::parse(access_code).map_err(|_| denied())?;
+        if typed != record.access_code {
+            return Err(denied());
+        }
+        view_of(&opened, &record, blobs, false)
+    }
+
+    fn clerk_view(
+        &self,
+        envelope: &[u8],
+        device_key: &seal::VerifyingKey,
+        purpose: &str,
+        actor: &str,
+        blobs: &[Vec<u8>],
+    ) -> Result<CaseView, EnclaveError> {
+        if purpose.trim().chars().count() < MIN_PURPOSE_CHARS {
+            return Err(EnclaveError::new(
+                ErrorCode::PurposeRequired,
+                format!("state why the case is opened (at least {MIN_PURPOSE_CHARS} characters)"),
+            ));
+        }
+        if actor.trim().is_empty() {
+            return Err(EnclaveError::new(ErrorCode::PurposeRequired, "say who opens the case"));
+        }
+        let (opened, record) = self.open(envelope, device_key)?;
+        view_of(&opened, &record, blobs, true)
+    }
+}
+
+fn index_of(opened: &seal::OpenedEnvelope, record: &CaseRecord) -> CaseIndex {
+    CaseIndex {
+        envelope_id: opened.header.envelope_id,
+        ticket_number: record.ticket_number.clone(),
+        total_cents: record.total_cents,
+        due_date: record.due_date.clone(),
+        offence_codes: record.offences.iter().map(|o| o.code.clone()).collect(),
+        status: CaptureStatus::Open,
+    }
+}
+
+fn view_of(
+    opened: &seal::OpenedEnvelope,
+    record: &CaseRecord,
+    blobs: &[Vec<u8>],
+    clerk: bool,
+) -> Result<CaseView, EnclaveError> {
+    if blobs.len() != opened.header.photos.len() {
+        return Err(EnclaveError::new(
+            ErrorCode::BlobMismatch,
+            format!("the case has {} photos, {} blobs were sent", opened.header.photos.len(), blobs.len()),
+        ));
+    }
+    let photos = blobs
+        .iter()
+        .enumerate()
+        .map(|(i, blob)| {
+            let index = u16::try_from(i).expect("at most MAX_PHOTOS blobs");
+            opened.open_blob(index, blob).map_err(|e| EnclaveError::new(ErrorCode::BlobMismatch, e.to_string()))
+        })
+        .collect::<Result<Vec<Zeroizing<Vec<u8>>>, _>>()?;
+    Ok(CaseView {
+        envelope_id: opened.header.envelope_id,
+        ticket_number: record.ticket_number.clone(),
+        offences: record.offences.clone(),
+        total_cents: record.total_cents,
+        due_date: record.due_date.clone(),
+        vehicle: record.vehicle.clone(),
+        place: record.place.clone(),
+        observed_at: record.observed_at,
+        notes: clerk.then(|| record.notes.clone()),
+        photos,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platform::SimulatedPlatform;
+    use fieldseal_core::demo::sealed_case;
+    use fieldseal_core::seal::SigningKey;
+    use fieldseal_core::wire::envelope::Id16;
+
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        enclave: Enclave<SimulatedPlatform>,
+        device: SigningKey,
+        sealed: fieldseal_core::seal::SealedCase,
+        notice: fieldseal_core::notice::Notice,
+    }
+
+    fn fixture() -> Fixture {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let platform = SimulatedPlatform::load_or_create(dir.path(), [0x42; 32]).expect("platform");
+        let key = Box::new(EnclaveSecretKey::make_random());
+        let device = SigningKey::make_random();
+        let (sealed, notice) =
+            sealed_case(&key.public_key(), &device, Id16::make_random(), 1, [0; 32], "B-FS 1").expect("sealed");
+        Fixture { _dir: dir, enclave: Enclave::new(key, platform), device, sealed, notice }
+    }
+
+    fn ask(f: &Fixture, req: Request) -> Response {
+        Response::from_payload(&f.enclave.handle(&req.to_payload(), 1_795_000_000_000)).expect("a valid answer")
+    }
+
+    fn error_code(r: Response) -> ErrorCode {
+        match r {
+            Response::Error(e) => e.code,
+            other => panic!("expected an error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn opening_returns_only_the_index_fields() {
+        let f = fixture();
+        let r =
+            ask(&f, Request::OpenIndex { device_key: f.device.verifying_key(), envelope: f.sealed.envelope.clone() });
+        let Response::Index(index) = r else { panic!("expected an index, got {r:?}") };
+        assert_eq!(index.ticket_number, f.notice.ticket_number);
+        assert_eq!(index.total_cents, f.notice.total_cents);
+        assert_eq!(index.due_date, f.notice.due_date.to_string());
+        assert_eq!(index.envelope_id, f.sealed.header.envelope_id);
+        let json = serde_json::to_string(&index).expect("serialises");
+        assert!(!json.contains("B-FS") && !json.contains("Fahrzeug"), "no personal data in the index: {json}");
+    }
+
+    #[test]
+    fn forged_tampered_and_foreign_envelopes_are_refused() {
+        let f = fixture();
+        let other_device = SigningKey::make_random().verifying_key();
+        let r = ask(&f, Request::OpenIndex { device_key: other_device, envelope: f.sealed.envelope.clone() });
+        assert_eq!(error_code(r), ErrorCode::BadSignature);
+        let mut flipped = f.sealed.envelope.clone();
+        let last = flipped.len() - 70;
+        flipped[last] ^= 1;
+        let r = ask(&f, Request::OpenIndex { device_key: f.device.verifying_key(), envelope: flipped });
+        assert_eq!(error_code(r), ErrorCode::BadSignature);
+        // Sealed to another enclave key but validly signed: it does not open here.
+        let (foreign, _) = sealed_case(
+            &EnclaveSecretKey::make_random().public_key(),
+            &f.device,
+            Id16::make_random(),
+            1,
+            [0; 32],
+            "B-FS 1",
+        )
+        .expect("sealed");
+        let r = ask(&f, Request::OpenIndex { device_key: f.device.verifying_key(), envelope: foreign.envelope });
+        assert_eq!(error_code(r), ErrorCode::DoesNotOpen);
+        let r = ask(&f, Request::OpenIndex { device_key: f.device.verifying_key(), envelope: vec![1, 2, 3] });
+        assert_eq!(error_code(r), ErrorCode::Malformed);
+    }
+
+    #[test]
+    fn the_citizen_view_needs_the_right_code_and_carries_the_photos() {
+        let f = fixture();
+        let view = |code: &str, blobs: Vec<Vec<u8>>| {
+            ask(
+                &f,
+                Request::CitizenView {
+                    device_key: f.device.verifying_key(),
+                    envelope: f.sealed.envelope.clone(),
+                    access_code: Zeroizing::new(code.to_owned()),
+                    blobs,
+                },
+            )
+        };
+        let r = view(&f.notice.access_code.grouped().to_lowercase(), f.sealed.blobs.clone());
+        let Response::View(v) = r else { panic!("expected a view, got {r:?}") };
+        assert_eq!(v.photos.len(), 2);
+        assert!(v.photos.iter().all(|p| p.starts_with(&[0xFF, 0xD8])), "JPEG photos");
+        assert_eq!(v.vehicle.plate.as_str(), "B FS 1", "the normalised plate");
+        assert!(v.notes.is_none(), "officer notes are not for the citizen");
+        let wrong = view("AAAA-AAAA-AAAA", f.sealed.blobs.clone());
+        let malformed = view("not a code", f.sealed.blobs.clone());
+        let (Response::Error(a), Response::Error(b)) = (wrong, malformed) else { panic!("both refused") };
+        assert_eq!((a.code, &a.message), (ErrorCode::AccessDenied, &b.message), "one answer for both");
+        let mut swapped = f.sealed.blobs.clone();
+        swapped.swap(0, 1);
+        assert_eq!(error_code(view(f.notice.access_code.expose(), swapped)), ErrorCode::BlobMismatch);
+        assert_eq!(error_code(view(f.notice.access_code.expose(), vec![])), ErrorCode::BlobMismatch);
+    }
+
+    #[test]
+    fn the_clerk_view_needs_a_purpose() {
+        let f = fixture();
+        let view = |purpose: &str| {
+            ask(
+                &f,
+                Request::ClerkView {
+                    device_key: f.device.verifying_key(),
+                    envelope: f.sealed.envelope.clone(),
+                    purpose: purpose.to_owned(),
+                    actor: "clerk-7".into(),
+                    blobs: f.sealed.blobs.clone(),
+                },
+            )
+        };
+        assert_eq!(error_code(view("  ")), ErrorCode::PurposeRequired);
+        assert_eq!(error_code(view("look")), ErrorCode::PurposeRequired);
+        let r = view("objection 2026-114: check the photos");
+        let Response::View(v) = r else { panic!("expected a view, got {r:?}") };
+        assert!(v.notes.as_deref().is_some_and(|n| n.starts_with("Fahrzeug")));
+    }
+
+    #[test]
+    fn health_carries_an_attestation_devices_accept() {
+        let f = fixture();
+        let Response::Health(h) = ask(&f, Request::Health) else { panic!("expected health") };
+        assert_eq!(h.platform, "simulated");
+        let policy = fieldseal_core::attestation::AttestationPolicy {
+            roots: vec![fieldseal_core::attestation::PinnedRoot { platform: "simulated".into(), key: h.platform_key }],
+            measurements: vec![[0x42; 32]],
+            accept_simulated: true,
+        };
+        let attested = h.attestation.verify(&policy, 1_795_000_000_000).expect("accepted");
+        assert_eq!(attested.public_key, f.enclave.key.public_key());
+        assert!(!h.sandbox.all_hold(), "no sandbox in a unit test, and health says so");
+    }
+
+    #[test]
+    fn garbage_gets_an_error_answer() {
+        let f = fixture();
+        for bytes in [&[][..], &[1], &[9, 1, 0], &[1, 0x77, 0], &[1, 2, 9, 0, 0]] {
+            let r = Response::from_payload(&f.enclave.handle(bytes, 0)).expect("an answer");
+            assert!(matches!(r, Response::Error(_)), "{bytes:?}");
+        }
+    }
+}
