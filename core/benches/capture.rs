@@ -64,7 +64,9 @@ fn main() {
                 catalogue: CatalogueBody::german_default().sign(&issuer),
                 issuer_key: issuer.verifying_key(),
                 payee: demo::demo_payee("https://portal.example"),
+                receipt_key: SigningKey::make_random().verifying_key(),
             },
+            SigningKey::make_random(),
             &policy,
             now,
         )

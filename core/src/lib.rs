@@ -11,5 +11,6 @@ pub mod photo;
 pub mod seal;
 pub mod store;
 mod store_integrity;
+pub mod sync;
 pub mod ticket;
 pub mod wire;

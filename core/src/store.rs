@@ -10,7 +10,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use crate::attestation::{AttestationDocument, AttestationError, AttestationPolicy};
+use crate::attestation::{AttestationError, AttestationPolicy};
 use crate::capture::{CaseDraft, ChainPosition, SealContext, SealDraftError, seal_draft};
 use crate::catalogue::{Catalogue, CatalogueError, SignedCatalogue};
 use crate::domain::{CaptureError, ObservedAt, Place, Vehicle};
@@ -19,7 +19,8 @@ use crate::notice::{EpcError, Notice, PayeeConfig};
 use crate::photo::ProcessedPhoto;
 use crate::seal::{self, EnclavePublicKey, SigningKey, VerifyingKey};
 use crate::ticket::{TicketError, TicketNumber};
-use crate::wire::envelope::Id16;
+use crate::wire::envelope::{self, Id16};
+use crate::wire::relay::{Receipt, ReceiptError};
 
 pub use crate::store_integrity::IntegrityReport;
 
@@ -122,22 +123,7 @@ impl fmt::Debug for StorageKey {
     }
 }
 
-/// What the server hands a device at enrolment (after the attestation check).
-#[derive(Debug, Clone)]
-pub struct Enrolment {
-    /// Id assigned to the device.
-    pub device_id: Id16,
-    /// Ticket number prefix assigned to the device.
-    pub device_prefix: u16,
-    /// The enclave's attestation; its key is what every case is sealed to.
-    pub attestation: AttestationDocument,
-    /// The offence catalogue.
-    pub catalogue: SignedCatalogue,
-    /// The pinned catalogue issuer key.
-    pub issuer_key: VerifyingKey,
-    /// Payee and portal settings.
-    pub payee: PayeeConfig,
-}
+pub use crate::wire::relay::Enrolment;
 
 /// The device's public identity after enrolment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -192,6 +178,9 @@ pub enum StoreError {
     /// No outbox entry with that id.
     #[error("there is no outbox entry {0}")]
     NoSuchEnvelope(Id16),
+    /// A receipt was refused: the case stays unsynced and is uploaded again.
+    #[error(transparent)]
+    Receipt(#[from] ReceiptError),
     /// The device has used up its ticket numbers.
     #[error("this device has issued all its ticket numbers: re-enrol it to get a new prefix")]
     TicketsExhausted,
@@ -222,6 +211,7 @@ struct EnrolmentConfig {
     issuer_key: [u8; 32],
     catalogue: SignedCatalogue,
     payee: PayeeConfig,
+    receipt_key: [u8; 32],
 }
 
 impl EnrolmentConfig {
@@ -245,6 +235,7 @@ pub(crate) struct Enrolled {
     enclave_key: EnclavePublicKey,
     catalogue: Catalogue,
     payee: PayeeConfig,
+    receipt_key: VerifyingKey,
 }
 
 /// A case that was sealed: what to print, and where it sits in the outbox.
@@ -403,15 +394,17 @@ impl DeviceStore {
             enclave_key: EnclavePublicKey(config.enclave_key),
             catalogue,
             payee: config.payee,
+            receipt_key: VerifyingKey(config.receipt_key),
         }))
     }
 
     /// Enrols the device: verifies the enclave attestation against the app's pinned policy,
-    /// the catalogue and the payee settings, makes the signing key and stores it wrapped under
-    /// the storage key. Returns what the server must register.
+    /// the catalogue and the payee settings, and stores `signing_key` (the key whose public
+    /// half the server registered against the one-time code) wrapped under the storage key.
     pub fn enrol(
         &mut self,
         enrolment: Enrolment,
+        signing_key: SigningKey,
         policy: &AttestationPolicy,
         now: i64,
     ) -> Result<DeviceIdentity, StoreError> {
@@ -427,7 +420,6 @@ impl DeviceStore {
         }
         let catalogue = enrolment.catalogue.verify(&enrolment.issuer_key)?;
         enrolment.payee.validate()?;
-        let signing_key = SigningKey::make_random();
         let identity = DeviceIdentity {
             device_id: enrolment.device_id,
             device_prefix: enrolment.device_prefix,
@@ -440,6 +432,7 @@ impl DeviceStore {
             issuer_key: enrolment.issuer_key.0,
             catalogue: enrolment.catalogue,
             payee: enrolment.payee.clone(),
+            receipt_key: enrolment.receipt_key.0,
         };
         let config_json = Zeroizing::new(serde_json::to_vec(&config).expect("enrolment settings serialise"));
         let sealed = self.storage_key.encrypt(CONFIG_PURPOSE, &config_aad(&identity), &config_json);
@@ -458,6 +451,7 @@ impl DeviceStore {
             enclave_key: attested.public_key,
             catalogue,
             payee: enrolment.payee,
+            receipt_key: enrolment.receipt_key,
         });
         Ok(identity)
     }
@@ -684,6 +678,40 @@ impl DeviceStore {
             .decrypt(NOTICE_PURPOSE, &envelope_id.0, &sealed)
             .map_err(|_| corrupt("a stored notice was altered"))?;
         serde_json::from_slice(&json).map_err(|_| corrupt("a stored notice is unreadable"))
+    }
+
+    /// Marks an outbox entry synced, once its receipt checks out: signed with the receipt key
+    /// pinned at enrolment, about exactly this envelope (bytes, header, ticket) and every one of
+    /// its photo blobs. Marking twice keeps the first receipt.
+    pub fn mark_synced(&mut self, envelope_id: &Id16, receipt: &Receipt) -> Result<(), StoreError> {
+        let receipt_key = self.enrolled()?.receipt_key;
+        let (bytes, ticket): (Vec<u8>, String) = self
+            .conn
+            .query_row("SELECT envelope, ticket_number FROM outbox WHERE envelope_id = ?1", [envelope_id.0], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?
+            .ok_or(StoreError::NoSuchEnvelope(*envelope_id))?;
+        let view = envelope::parse(&bytes).map_err(|_| corrupt("a stored envelope is unreadable"))?;
+        let ticket = TicketNumber::parse(&ticket).map_err(|_| corrupt("a stored ticket number is invalid"))?;
+        receipt.verify_for(&receipt_key, &view.header, &seal::envelope_hash(&bytes), &ticket)?;
+        let json = serde_json::to_vec(receipt).expect("a receipt always serialises");
+        self.conn.execute(
+            "UPDATE outbox SET synced_at_ms = COALESCE(synced_at_ms, ?2), receipt = COALESCE(receipt, ?3)
+             WHERE envelope_id = ?1",
+            params![envelope_id.0, now_ms(), json],
+        )?;
+        Ok(())
+    }
+
+    /// The verified receipt of a synced outbox entry.
+    pub fn receipt(&self, envelope_id: &Id16) -> Result<Option<Receipt>, StoreError> {
+        let json: Option<Vec<u8>> = self
+            .conn
+            .query_row("SELECT receipt FROM outbox WHERE envelope_id = ?1", [envelope_id.0], |r| r.get(0))
+            .optional()?
+            .ok_or(StoreError::NoSuchEnvelope(*envelope_id))?;
+        json.map(|j| serde_json::from_slice(&j).map_err(|_| corrupt("a stored receipt is unreadable"))).transpose()
     }
 
     /// The sealed envelope bytes of an outbox entry.

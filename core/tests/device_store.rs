@@ -181,16 +181,25 @@ fn enrolment_refuses_tampered_or_unsigned_catalogues() {
 
     let mut tampered = enrolment(&enclave, &issuer, 1);
     tampered.catalogue.body = tampered.catalogue.body.replacen("5500", "550", 1);
-    assert!(matches!(store.enrol(tampered, &policy(), now_ms()), Err(StoreError::Catalogue(_))));
+    assert!(matches!(
+        store.enrol(tampered, SigningKey::make_random(), &policy(), now_ms()),
+        Err(StoreError::Catalogue(_))
+    ));
     let mut unsigned = enrolment(&enclave, &issuer, 1);
     unsigned.catalogue.signature = String::new();
-    assert!(matches!(store.enrol(unsigned, &policy(), now_ms()), Err(StoreError::Catalogue(_))));
+    assert!(matches!(
+        store.enrol(unsigned, SigningKey::make_random(), &policy(), now_ms()),
+        Err(StoreError::Catalogue(_))
+    ));
     let mut foreign = enrolment(&enclave, &issuer, 1);
     foreign.catalogue = CatalogueBody::german_default().sign(&SigningKey::make_random());
-    assert!(matches!(store.enrol(foreign, &policy(), now_ms()), Err(StoreError::Catalogue(_))));
+    assert!(matches!(
+        store.enrol(foreign, SigningKey::make_random(), &policy(), now_ms()),
+        Err(StoreError::Catalogue(_))
+    ));
     let mut bad_iban = enrolment(&enclave, &issuer, 1);
     bad_iban.payee.iban = "DE00000000000000000000".into();
-    assert!(matches!(store.enrol(bad_iban, &policy(), now_ms()), Err(StoreError::Payee(_))));
+    assert!(matches!(store.enrol(bad_iban, SigningKey::make_random(), &policy(), now_ms()), Err(StoreError::Payee(_))));
     assert!(store.identity().is_none(), "still not enrolled");
 
     // The enclave attestation is checked against the pinned policy before anything else.
@@ -198,25 +207,27 @@ fn enrolment_refuses_tampered_or_unsigned_catalogues() {
     foreign_platform.attestation =
         demo::simulated_attestation(&enclave.public_key(), [0x5A; 32], &SigningKey::make_random(), now_ms()).0;
     assert!(matches!(
-        store.enrol(foreign_platform, &policy(), now_ms()),
+        store.enrol(foreign_platform, SigningKey::make_random(), &policy(), now_ms()),
         Err(StoreError::Attestation(AttestationError::UntrustedSigner))
     ));
     let other_code = enrolment(&enclave, &issuer, 1);
     let strict = AttestationPolicy { measurements: vec![[0x01; 32]], ..policy() };
     assert!(matches!(
-        store.enrol(other_code, &strict, now_ms()),
+        store.enrol(other_code, SigningKey::make_random(), &strict, now_ms()),
         Err(StoreError::Attestation(AttestationError::UnknownMeasurement))
     ));
     let production = AttestationPolicy { accept_simulated: false, ..policy() };
     assert!(matches!(
-        store.enrol(enrolment(&enclave, &issuer, 1), &production, now_ms()),
+        store.enrol(enrolment(&enclave, &issuer, 1), SigningKey::make_random(), &production, now_ms()),
         Err(StoreError::Attestation(AttestationError::SimulatedRefused))
     ));
     assert!(store.identity().is_none(), "still not enrolled");
 
-    store.enrol(enrolment(&enclave, &issuer, 1), &policy(), now_ms()).expect("a good enrolment works");
+    store
+        .enrol(enrolment(&enclave, &issuer, 1), SigningKey::make_random(), &policy(), now_ms())
+        .expect("a good enrolment works");
     assert!(matches!(
-        store.enrol(enrolment(&enclave, &issuer, 1), &policy(), now_ms()),
+        store.enrol(enrolment(&enclave, &issuer, 1), SigningKey::make_random(), &policy(), now_ms()),
         Err(StoreError::AlreadyEnrolled)
     ));
 }

@@ -1,19 +1,19 @@
-//! `fieldseal demo`: a simulated officer device captures and seals realistic tickets offline,
-//! then the result is checked the way the enclave will check it.
-//!
-//! Until the enclave process and the relay exist, the demo keeps a *simulated* enclave key and
-//! a *simulated* platform keystore key in the data folder, and says so wherever it shows them.
+//! `fieldseal demo`: the whole flow on one machine. Starts the enclave and the server on an
+//! embedded SQLite in the data folder, enrols a simulated officer device with a one-time code,
+//! captures realistic tickets offline with generated street photos, syncs them, and shows what
+//! each side holds.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use fieldseal_core::catalogue::CatalogueBody;
-use fieldseal_core::demo::{demo_draft, demo_payee, simulated_attestation, street_photo};
-use fieldseal_core::seal::{self, EnclaveSecretKey, SigningKey};
-use fieldseal_core::store::{DeviceStore, Enrolment, StorageKey, StoreError};
-use fieldseal_core::wire::envelope::Id16;
-use fieldseal_core::wire::record::CaseRecord;
+use fieldseal_core::attestation::{AttestationPolicy, PinnedRoot, SIMULATED_PLATFORM};
+use fieldseal_core::demo::{demo_draft, street_photo};
+use fieldseal_core::seal::sha256;
+use fieldseal_core::store::{DeviceStore, StorageKey, StoreError};
+use fieldseal_core::sync::{self, HttpTransport, SyncEvent, SyncOptions};
+
+use crate::serve::{self, ServeError, ServeOptions};
 
 /// Options of `fieldseal demo`.
 #[derive(Debug, Clone)]
@@ -24,6 +24,12 @@ pub struct DemoOptions {
     pub tickets: u32,
     /// Plate used for every case.
     pub plate: Option<String>,
+    /// Exit when done instead of serving.
+    pub exit: bool,
+    /// Server port.
+    pub port: u16,
+    /// PostgreSQL instead of the SQLite file.
+    pub database_url: Option<String>,
 }
 
 /// What can stop the demo, each with what to do about it.
@@ -32,17 +38,23 @@ pub enum DemoError {
     /// The data folder cannot be used.
     #[error("cannot use the data folder {path}: {source}; choose another with --data DIR")]
     DataFolder { path: PathBuf, source: std::io::Error },
-    /// A key file is damaged.
+    /// The keystore stand-in is damaged.
     #[error("the key file {0} is damaged; delete the data folder to start afresh")]
     KeyFile(PathBuf),
+    /// Enclave or server did not start.
+    #[error(transparent)]
+    Serve(#[from] ServeError),
     /// The device store failed.
     #[error("device store: {0}")]
     Store(#[from] StoreError),
+    /// Enrolment or sync failed.
+    #[error("sync: {0}")]
+    Sync(#[from] sync::SyncError),
     /// The sample case was refused (for example an impossible --plate).
     #[error("the sample case was refused: {0}")]
     Draft(#[from] fieldseal_core::demo::DemoError),
-    /// A sealed case did not open as it must: a bug.
-    #[error("self-check failed: {0}")]
+    /// Something did not hold that must.
+    #[error("check failed: {0}")]
     Check(String),
 }
 
@@ -50,27 +62,26 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> DemoError + '_ {
     move |source| DemoError::DataFolder { path: path.to_path_buf(), source }
 }
 
-/// Reads a 32-byte key file, or creates it (mode 0600) with fresh random bytes.
-fn key_file(path: &Path, make: impl FnOnce() -> [u8; 32]) -> Result<[u8; 32], DemoError> {
+/// The platform keystore's storage key, SIMULATED by a file (a phone keeps it in its keystore).
+fn simulated_keystore_key(path: &Path) -> Result<StorageKey, DemoError> {
     match std::fs::read(path) {
-        Ok(bytes) => bytes.try_into().map_err(|_| DemoError::KeyFile(path.to_path_buf())),
+        Ok(bytes) => bytes.try_into().map(StorageKey::from_bytes).map_err(|_| DemoError::KeyFile(path.to_path_buf())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let key = make();
+            let key = fieldseal_core::seal::make_random_key();
             let mut opts = std::fs::OpenOptions::new();
             opts.write(true).create_new(true);
-            #[cfg(unix)]
             std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
             let mut f = opts.open(path).map_err(io_err(path))?;
-            f.write_all(&key).map_err(io_err(path))?;
+            f.write_all(key.as_ref()).map_err(io_err(path))?;
             f.sync_all().map_err(io_err(path))?;
-            Ok(key)
+            Ok(StorageKey::from_bytes(*key))
         }
         Err(e) => Err(io_err(path)(e)),
     }
 }
 
-fn random_key() -> [u8; 32] {
-    *seal::make_random_key()
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 /// Runs the demo, printing progress and a summary.
@@ -78,40 +89,62 @@ pub fn run(opts: &DemoOptions) -> Result<(), DemoError> {
     let started = Instant::now();
     std::fs::create_dir_all(&opts.data).map_err(io_err(&opts.data))?;
     let data = opts.data.canonicalize().map_err(io_err(&opts.data))?;
-    println!("fieldseal demo: a simulated officer device captures and seals {} ticket(s) offline", opts.tickets);
+    let device_dir = data.join("device");
+    std::fs::create_dir_all(&device_dir).map_err(io_err(&device_dir))?;
+    let server_dir = data.join("server");
+    println!("fieldseal demo: enclave + server + one simulated officer device, {} ticket(s)", opts.tickets);
     println!("  data folder: {}", data.display());
 
-    let storage_key = key_file(&data.join("simulated-keystore.key"), random_key)?;
-    let enclave = EnclaveSecretKey::from_bytes(&key_file(&data.join("simulated-enclave.key"), random_key)?)
-        .map_err(|_| DemoError::KeyFile(data.join("simulated-enclave.key")))?;
-    let db = data.join("device.sqlite3");
-    let mut store = DeviceStore::open(&db, StorageKey::from_bytes(storage_key))?;
-    if store.identity().is_none() {
-        // The issuer key would live with the authority; the demo signs its catalogue ad hoc.
-        let issuer = SigningKey::make_random();
-        // A SIMULATED attestation platform vouches for the simulated enclave key; the device
-        // checks it against the policy it pins, as it will against the real enclave.
-        let platform = SigningKey::make_random();
-        let (attestation, policy) = simulated_attestation(&enclave.public_key(), [0; 32], &platform, now_ms());
-        let enrolment = Enrolment {
-            device_id: Id16::make_random(),
-            device_prefix: 1,
-            attestation,
-            catalogue: CatalogueBody::german_default().sign(&issuer),
-            issuer_key: issuer.verifying_key(),
-            payee: demo_payee("http://127.0.0.1:8080"),
-        };
-        let identity = store.enrol(enrolment, &policy, now_ms())?;
-        println!("  enrolled device {} (ticket prefix {:04})", identity.device_id, identity.device_prefix);
-    }
-    let identity = store.identity().cloned().ok_or(StoreError::NotEnrolled)?;
-    let catalogue_size = store.catalogue()?.offences().len();
-    println!("  offence catalogue: {catalogue_size} offences, issuer signature verified");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| DemoError::Check(format!("cannot start the async runtime: {e}")))?;
+    let serve_opts = ServeOptions {
+        data: server_dir.clone(),
+        bind: [127, 0, 0, 1].into(),
+        port: opts.port,
+        database_url: opts.database_url.clone(),
+        enclave_socket: None,
+        enclave_bin: None,
+    };
+    print!("  [1/5] starting enclave and server … ");
+    flush();
+    let server = rt.block_on(serve::start(&serve_opts))?;
+    let health = rt.block_on(server.relay.enclave.health()).map_err(|e| DemoError::Check(e.to_string()))?;
     println!(
-        "  enclave key: SIMULATED, attested by a SIMULATED platform and checked against the pinned policy at enrolment"
+        "{} (enclave pid {}, platform {}, sandbox verified from inside)",
+        server.url(),
+        server.enclave_pid().map(|p| p.to_string()).unwrap_or_else(|| "?".into()),
+        health.platform.to_uppercase()
     );
-    println!("               (kept in the data folder until the enclave process exists)");
 
+    // The app ships its pinned policy: the platform root and the enclave build it trusts.
+    let enclave_bin = std::env::current_exe()
+        .map(|e| e.with_file_name("fieldseal-enclave"))
+        .map_err(|e| DemoError::Check(e.to_string()))?;
+    let measurement = sha256(&std::fs::read(&enclave_bin).map_err(io_err(&enclave_bin))?);
+    let policy = AttestationPolicy {
+        roots: vec![PinnedRoot { platform: SIMULATED_PLATFORM.into(), key: health.platform_key }],
+        measurements: vec![measurement],
+        accept_simulated: true,
+    };
+
+    let storage_key = simulated_keystore_key(&device_dir.join("simulated-keystore.key"))?;
+    let mut store = DeviceStore::open(&device_dir.join("device.sqlite3"), storage_key)?;
+    let transport = HttpTransport::new(&server.url(), Duration::from_secs(30));
+    print!("  [2/5] enrolling the officer device with a one-time code … ");
+    flush();
+    if store.identity().is_none() {
+        let code = rt
+            .block_on(crate::admin::issue_code(&server.relay.db, "demo officer device", 1))
+            .map_err(|e| DemoError::Check(e.to_string()))?;
+        let identity = sync::enrol(&mut store, &transport, &code, &policy, now_ms())?;
+        println!("device {} (ticket prefix {:04}), attestation checked", identity.device_id, identity.device_prefix);
+    } else {
+        println!("enrolled already");
+    }
+
+    println!("  [3/5] capturing offline (no network needed; each case sealed to the enclave key):");
     let already = store.outbox()?.len() as u64;
     let mut first_notice = None;
     for i in 0..u64::from(opts.tickets) {
@@ -122,79 +155,107 @@ pub fn run(opts: &DemoOptions) -> Result<(), DemoError> {
         let draft = demo_draft(store.catalogue()?, n, &plate, &photos, now_ms())?;
         let sealed = store.capture(draft)?;
         println!(
-            "  [{:>4}/{}] sealed ticket {}  {} offence(s), {:>6.2} EUR, 2 photos  ({} ms)",
+            "        [{:>4}/{}] ticket {}  {:>6.2} EUR, 2 photos  ({} ms)",
             i + 1,
             opts.tickets,
             sealed.notice.ticket_number.grouped(),
-            sealed.notice.offences.len(),
             sealed.notice.total_cents as f64 / 100.0,
             t0.elapsed().as_millis()
         );
         first_notice.get_or_insert(sealed.notice);
     }
 
-    // The self-check the enclave will do: verify, open, validate, and match every photo.
-    let outbox = store.outbox()?;
-    let mut photo_count = 0;
-    for entry in &outbox {
-        let env = store.envelope(&entry.envelope_id)?;
-        let opened =
-            seal::open(&env, &identity.verifying_key, &enclave).map_err(|e| DemoError::Check(e.to_string()))?;
-        CaseRecord::from_bytes(&opened.record, &opened.header).map_err(|e| DemoError::Check(e.to_string()))?;
-        for idx in 0..entry.photo_count {
-            let blob = store.blob(&entry.envelope_id, idx)?;
-            opened.open_blob(idx, &blob).map_err(|e| DemoError::Check(e.to_string()))?;
-            photo_count += 1;
+    let pending = store.unsynced()?.len();
+    println!("  [4/5] syncing {pending} case(s) …");
+    let mut on_event = |e: SyncEvent| match e {
+        SyncEvent::Synced { done, pending, .. } if done == pending || done % 10 == 0 => {
+            println!("        {done}/{pending} with a verified receipt");
         }
-    }
-    let report = store.verify_integrity()?;
+        SyncEvent::Retrying { attempt, delay, reason } => {
+            println!("        retry {attempt} in {} ms ({reason})", delay.as_millis());
+        }
+        SyncEvent::Rejected { envelope_id, code } => println!("        REFUSED {envelope_id}: {code:?}"),
+        _ => {}
+    };
+    let report = sync::sync_outbox(&mut store, &transport, &SyncOptions::default(), &mut on_event)?;
+    let total = store.outbox()?.len();
+    let synced = total - store.unsynced()?.len();
     drop(store);
 
-    let plate_in_files = opts.plate.as_ref().map(|p| plate_appears_in(&data, p));
-    println!();
-    if let Some(notice) = first_notice {
-        println!("The first notice, as printed for the windshield:");
+    println!("  [5/5] what each side holds:");
+    let counts = rt.block_on(server.relay.db.counts()).map_err(|e| DemoError::Check(e.to_string()))?;
+    println!(
+        "        server: {} device(s), {} envelope(s), {} photo blob(s), {} indexed case(s) — ciphertext and index only",
+        counts.devices, counts.envelopes, counts.blobs, counts.cases
+    );
+    println!("        device: {total} case(s) in the outbox, {synced} synced");
+    if let Some(notice) = &first_notice {
+        println!();
+        println!("The first notice of this run, as printed for the windshield:");
         for line in notice.text().lines() {
             println!("  | {line}");
         }
-        println!("  EPC QR payload (bank transfer): {:?}", notice.epc_payload);
         println!();
     }
-    println!(
-        "Outbox: {} sealed case(s), {} photo blob(s), hash chain verified, all unsynced (no server yet).",
-        report.envelopes, report.blobs
-    );
-    println!(
-        "Self-check: every envelope opened with the simulated enclave key; {photo_count} photos matched their signed hashes."
-    );
-    if let (Some(found), Some(p)) = (plate_in_files, &opts.plate) {
-        println!("Canary: plate {p:?} in the device files in clear: {}", if found { "FOUND (bug!)" } else { "no" });
-        if found {
-            return Err(DemoError::Check("the plate appears in clear in the device files".into()));
+    if let Some(p) = &opts.plate {
+        let found = plate_in_files(&server_dir, p);
+        println!(
+            "Canary: plate {p:?} in the server's files (database, blobs, keys): {}",
+            if found.is_empty() { "nowhere".to_owned() } else { format!("FOUND in {found:?} (bug!)") }
+        );
+        if !found.is_empty() {
+            rt.block_on(server.stop());
+            return Err(DemoError::Check("the plate appears in clear in the server's files".into()));
         }
     }
-    println!(
-        "Done in {:.1} s. Look at {} (only ciphertext and ticket numbers inside).",
-        started.elapsed().as_secs_f64(),
-        db.display()
-    );
+    if !report.rejected.is_empty() {
+        println!("Refused by the server: {:?}", report.rejected);
+    }
+    println!("synced {synced}/{total}");
+    println!("Done in {:.1} s.", started.elapsed().as_secs_f64());
+    if synced != total {
+        rt.block_on(server.stop());
+        return Err(DemoError::Check(format!(
+            "{} case(s) have no verified receipt yet; run the demo again",
+            total - synced
+        )));
+    }
+    if opts.exit {
+        rt.block_on(server.stop());
+        return Ok(());
+    }
+    println!();
+    println!("The server keeps running on {} (Ctrl-C stops it). Try:", server.url());
+    println!("  curl {}/health", server.url());
+    println!("  fieldseal admin --data {} devices", server_dir.display());
+    rt.block_on(server.run_until_signal());
     Ok(())
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+fn flush() {
+    let _ = std::io::stdout().flush();
 }
 
-/// Whether the plate (as typed, normalised or compact) occurs in any file of the folder.
-fn plate_appears_in(dir: &Path, plate: &str) -> bool {
+/// Files under `dir` (recursively) that contain the plate as typed, normalised or compact.
+pub fn plate_in_files(dir: &Path, plate: &str) -> Vec<PathBuf> {
     let upper = plate.to_uppercase();
     let spaced: String = upper.replace(['-', '.'], " ");
     let compact: String = upper.chars().filter(|c| c.is_alphanumeric()).collect();
     let needles = [upper, spaced, compact];
-    let Ok(entries) = std::fs::read_dir(dir) else { return false };
-    entries.filter_map(Result::ok).filter(|e| e.path().is_file()).any(|e| {
-        std::fs::read(e.path())
-            .map(|bytes| needles.iter().any(|n| !n.is_empty() && bytes.windows(n.len()).any(|w| w == n.as_bytes())))
-            .unwrap_or(false)
-    })
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for e in entries.filter_map(Result::ok) {
+            let path = e.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(bytes) = std::fs::read(&path)
+                && needles.iter().any(|n| !n.is_empty() && bytes.windows(n.len()).any(|w| w == n.as_bytes()))
+            {
+                found.push(path);
+            }
+        }
+    }
+    found
 }

@@ -1,3 +1,11 @@
 #![doc = include_str!("../README.md")]
 
+pub mod admin;
+pub mod api;
+pub mod blobs;
+pub mod db;
 pub mod demo;
+pub mod enclave_client;
+pub mod relay;
+pub mod serve;
+pub mod settings;

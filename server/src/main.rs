@@ -1,9 +1,11 @@
 //! The `fieldseal` command.
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use fieldseal_server::{admin, db, demo, serve};
 
 /// fieldseal: traffic and parking offences captured offline, sealed on the device, readable only by the enclave.
 #[derive(Parser)]
@@ -15,7 +17,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Capture and seal realistic sample tickets on a simulated officer device, and show what happened.
+    /// Start enclave and server, enrol a simulated officer device, capture tickets offline, sync them, show what happened.
     Demo {
         /// Data folder (created if missing).
         #[arg(long, env = "FIELDSEAL_DATA", default_value = "fieldseal-data")]
@@ -26,14 +28,121 @@ enum Command {
         /// Plate used for every case (for canary checks), e.g. "B-FS 2026".
         #[arg(long)]
         plate: Option<String>,
+        /// Finish and exit instead of serving afterwards.
+        #[arg(long)]
+        exit: bool,
+        /// Port of the server (0: any free port).
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
     },
+    /// Run the relay server; it starts the enclave as a child process.
+    Serve {
+        /// Data folder: database file, photo blobs, keys, the enclave's key folder.
+        #[arg(long, env = "FIELDSEAL_DATA", default_value = "fieldseal-data")]
+        data: PathBuf,
+        /// Port to listen on.
+        #[arg(long, env = "FIELDSEAL_PORT", default_value_t = 8080)]
+        port: u16,
+        /// Address to listen on.
+        #[arg(long, env = "FIELDSEAL_BIND", default_value = "127.0.0.1")]
+        bind: IpAddr,
+        /// Attach to an enclave already listening on this socket instead of starting one.
+        #[arg(long, env = "FIELDSEAL_ENCLAVE_SOCKET")]
+        enclave_socket: Option<PathBuf>,
+        /// The enclave program (default: fieldseal-enclave next to this program).
+        #[arg(long, env = "FIELDSEAL_ENCLAVE_BIN")]
+        enclave_bin: Option<PathBuf>,
+    },
+    /// Administration: enrolment codes and devices.
+    Admin {
+        /// Data folder of the server.
+        #[arg(long, env = "FIELDSEAL_DATA", default_value = "fieldseal-data")]
+        data: PathBuf,
+        #[command(subcommand)]
+        action: AdminAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminAction {
+    /// Issue a one-time officer enrolment code.
+    IssueCode {
+        /// What the code is for, e.g. "unit 4, device 2" (no citizen data).
+        #[arg(long)]
+        label: String,
+        /// Hours until the code expires.
+        #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=720))]
+        hours: u32,
+    },
+    /// List enrolled devices.
+    Devices,
+}
+
+fn init_logging(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| format!("cannot start: {e}"))
+}
+
+fn database_url() -> Option<String> {
+    std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty())
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Demo { data, tickets, plate } => {
-            fieldseal_server::demo::run(&fieldseal_server::demo::DemoOptions { data, tickets, plate })
+    let result: Result<(), String> = match cli.command {
+        Command::Demo { data, tickets, plate, exit, port } => {
+            init_logging("warn");
+            demo::run(&demo::DemoOptions { data, tickets, plate, exit, port, database_url: database_url() })
+                .map_err(|e| e.to_string())
+        }
+        Command::Serve { data, port, bind, enclave_socket, enclave_bin } => {
+            init_logging("info");
+            let opts =
+                serve::ServeOptions { data, bind, port, database_url: database_url(), enclave_socket, enclave_bin };
+            runtime().and_then(|rt| {
+                rt.block_on(async {
+                    let server = serve::start(&opts).await.map_err(|e| e.to_string())?;
+                    println!("fieldseal listening on {}", server.url());
+                    server.run_until_signal().await;
+                    Ok(())
+                })
+            })
+        }
+        Command::Admin { data, action } => {
+            init_logging("warn");
+            runtime().and_then(|rt| {
+                rt.block_on(async {
+                    std::fs::create_dir_all(&data).map_err(|e| format!("cannot use {}: {e}", data.display()))?;
+                    let db = db::Db::open(database_url().as_deref(), &data).await.map_err(|e| e.to_string())?;
+                    match action {
+                        AdminAction::IssueCode { label, hours } => {
+                            let code = admin::issue_code(&db, &label, hours).await.map_err(|e| e.to_string())?;
+                            println!("{code}");
+                            eprintln!("one-time enrolment code for {label:?}, valid {hours} h; enter it in the officer app");
+                        }
+                        AdminAction::Devices => {
+                            println!("prefix  device id                         enrolled (unix ms)  envelopes  last seq  label");
+                            for d in admin::devices(&db).await.map_err(|e| e.to_string())? {
+                                println!(
+                                    "{:04}    {}  {:>18}  {:>9}  {:>8}  {}",
+                                    d.device_prefix, d.device_id, d.enrolled_at_ms, d.envelopes, d.last_sequence, d.label
+                                );
+                            }
+                        }
+                    }
+                    db.close().await;
+                    Ok(())
+                })
+            })
         }
     };
     match result {

@@ -1,6 +1,19 @@
-//! The README's first command, run as a real process: `fieldseal demo`.
+//! The README's first command, run as a real process: `fieldseal demo` starts the enclave and
+//! the server, enrols a device, captures offline and syncs. Needs `fieldseal-enclave` built
+//! beside `fieldseal` (`cargo build --workspace --bins`, which the README test command runs).
 
 use std::process::Command;
+
+fn all_files(dir: &std::path::Path, out: &mut Vec<u8>) {
+    for e in std::fs::read_dir(dir).expect("folder").filter_map(Result::ok) {
+        let p = e.path();
+        if p.is_dir() {
+            all_files(&p, out);
+        } else {
+            out.extend(std::fs::read(&p).unwrap_or_default());
+        }
+    }
+}
 
 fn temp_dir(tag: &str) -> std::path::PathBuf {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_nanos();
@@ -11,35 +24,38 @@ fn temp_dir(tag: &str) -> std::path::PathBuf {
 fn demo_seals_tickets_and_the_canary_plate_stays_out_of_the_files() {
     let data = temp_dir("canary");
     let out = Command::new(env!("CARGO_BIN_EXE_fieldseal"))
-        .args(["demo", "--tickets", "3", "--plate", "B-QZ 4711", "--data"])
+        .args(["demo", "--exit", "--port", "0", "--tickets", "3", "--plate", "B-QZ 4711", "--data"])
         .arg(&data)
         .output()
         .expect("demo runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "demo failed: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("[   3/3] sealed ticket 0001-0000-"), "progress shown: {stdout}");
-    assert!(stdout.contains("Outbox: 3 sealed case(s), 6 photo blob(s), hash chain verified"), "{stdout}");
-    assert!(stdout.contains("Canary: plate \"B-QZ 4711\" in the device files in clear: no"), "{stdout}");
-    assert!(stdout.contains("SIMULATED"), "the simulated enclave key is named as such");
+    assert!(stdout.contains("[   3/3] ticket 0001-0000-"), "progress shown: {stdout}");
+    assert!(stdout.contains("server: 1 device(s), 3 envelope(s), 6 photo blob(s), 3 indexed case(s)"), "{stdout}");
+    assert!(
+        stdout.contains("Canary: plate \"B-QZ 4711\" in the server's files (database, blobs, keys): nowhere"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("SIMULATED"), "the simulated platform is named as such");
+    assert!(stdout.lines().any(|l| l == "synced 3/3"), "{stdout}");
 
-    // Our own look at the files, independent of the demo's.
+    // Our own look at every file of device and server, independent of the demo's.
     let mut all = Vec::new();
-    for e in std::fs::read_dir(&data).expect("data folder") {
-        all.extend(std::fs::read(e.expect("entry").path()).unwrap_or_default());
-    }
+    all_files(&data, &mut all);
     for needle in [&b"QZ 4711"[..], b"BQZ4711", b"QZ-4711"] {
         assert!(!all.windows(needle.len()).any(|w| w == needle), "{} found", String::from_utf8_lossy(needle));
     }
 
     // Running again continues the same device: numbers go on, nothing is lost.
     let again = Command::new(env!("CARGO_BIN_EXE_fieldseal"))
-        .args(["demo", "--tickets", "1", "--data"])
+        .args(["demo", "--exit", "--port", "0", "--tickets", "1", "--data"])
         .arg(&data)
         .output()
         .expect("demo runs");
     let stdout = String::from_utf8_lossy(&again.stdout);
     assert!(again.status.success(), "{stdout}");
-    assert!(stdout.contains("Outbox: 4 sealed case(s)"), "{stdout}");
+    assert!(stdout.contains("enrolled already") && stdout.contains("ticket 0001-0000-004"), "{stdout}");
+    assert!(stdout.lines().any(|l| l == "synced 4/4"), "{stdout}");
     let _ = std::fs::remove_dir_all(&data);
 }
 
@@ -47,7 +63,7 @@ fn demo_seals_tickets_and_the_canary_plate_stays_out_of_the_files() {
 fn demo_refuses_an_impossible_plate_and_an_unusable_data_folder() {
     let data = temp_dir("bad");
     let out = Command::new(env!("CARGO_BIN_EXE_fieldseal"))
-        .args(["demo", "--tickets", "1", "--plate", "!!!", "--data"])
+        .args(["demo", "--exit", "--port", "0", "--tickets", "1", "--plate", "!!!", "--data"])
         .arg(&data)
         .output()
         .expect("demo runs");
@@ -58,7 +74,11 @@ fn demo_refuses_an_impossible_plate_and_an_unusable_data_folder() {
 
     let file = temp_dir("file");
     std::fs::write(&file, b"not a folder").expect("writes");
-    let out = Command::new(env!("CARGO_BIN_EXE_fieldseal")).args(["demo", "--data"]).arg(&file).output().expect("runs");
+    let out = Command::new(env!("CARGO_BIN_EXE_fieldseal"))
+        .args(["demo", "--exit", "--port", "0", "--data"])
+        .arg(&file)
+        .output()
+        .expect("runs");
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("cannot use the data folder") && stderr.contains("--data"), "{stderr}");

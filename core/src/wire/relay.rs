@@ -39,10 +39,12 @@ pub struct EnrolRequest {
     pub verifying_key: VerifyingKey,
 }
 
-/// The answer to an enrolment: everything a device needs before it seals a case.
+/// The answer to an enrolment: everything a device needs before it seals a case. The device
+/// checks each part (attestation against its pinned policy, catalogue against the issuer key,
+/// payee settings) before it stores any of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct EnrolResponse {
+pub struct Enrolment {
     /// Id assigned to the device.
     pub device_id: Id16,
     /// Ticket number prefix assigned to the device.
@@ -160,6 +162,8 @@ pub enum RejectCode {
     Conflict,
     /// A different envelope holds this place in the device's chain (a fork).
     Fork,
+    /// The device's previous envelope is not stored yet: send it first.
+    Gap,
     /// The enclave cannot open it or finds the record invalid.
     Unreadable,
     /// The ticket number is already taken by another case.

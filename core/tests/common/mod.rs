@@ -74,14 +74,20 @@ pub fn enrolment(enclave: &EnclaveSecretKey, issuer: &SigningKey, prefix: u16) -
         catalogue: CatalogueBody::german_default().sign(issuer),
         issuer_key: issuer.verifying_key(),
         payee: demo::demo_payee("https://portal.example"),
+        receipt_key: receipt_signer().verifying_key(),
     }
+}
+
+/// The server receipt key the test enrolments pin.
+pub fn receipt_signer() -> SigningKey {
+    SigningKey::from_seed(&[0x5E; 32])
 }
 
 pub fn enrolled_store(db: &Path) -> Enrolled {
     let enclave = EnclaveSecretKey::make_random();
     let issuer = SigningKey::make_random();
     let mut store = DeviceStore::open(db, StorageKey::from_bytes(STORAGE_KEY)).expect("opens");
-    store.enrol(enrolment(&enclave, &issuer, 42), &policy(), now_ms()).expect("enrols");
+    store.enrol(enrolment(&enclave, &issuer, 42), SigningKey::make_random(), &policy(), now_ms()).expect("enrols");
     Enrolled { store, enclave, issuer }
 }
 

@@ -1,0 +1,205 @@
+//! `fieldseal serve`: checks the data folder and the port, starts the enclave as a child
+//! process (or attaches to a running one), opens and migrates the database, and serves the API.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::oneshot;
+
+use crate::blobs::LocalBlobStore;
+use crate::db::{Backend, Db, DbError};
+use crate::enclave_client::EnclaveClient;
+use crate::relay::Relay;
+use crate::settings::{self, SettingsError};
+
+/// How the server starts.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Data folder (database file, blobs, keys, enclave key folder).
+    pub data: PathBuf,
+    /// Address to listen on.
+    pub bind: IpAddr,
+    /// Port (0: any free port).
+    pub port: u16,
+    /// `postgres://…` or `sqlite:…`; the SQLite file in the data folder when absent.
+    pub database_url: Option<String>,
+    /// Attach to an enclave already listening here instead of starting one.
+    pub enclave_socket: Option<PathBuf>,
+    /// The enclave executable (default: `fieldseal-enclave` next to this program).
+    pub enclave_bin: Option<PathBuf>,
+}
+
+/// Why the server did not start, each with what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The data folder cannot be used.
+    #[error("the data folder {path} is not usable ({source}); choose another with --data DIR or fix its permissions")]
+    DataFolder { path: PathBuf, source: std::io::Error },
+    /// The port is taken.
+    #[error("port {port} on {bind} is already in use; stop the other program or choose another with --port")]
+    PortBusy { bind: IpAddr, port: u16 },
+    /// Listening failed otherwise.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: SocketAddr, source: std::io::Error },
+    /// The enclave program is missing or does not start.
+    #[error("cannot start the enclave: {0}")]
+    EnclaveStart(String),
+    /// The enclave does not answer.
+    #[error("the enclave at {socket} does not answer ({reason}); check that fieldseal-enclave runs and its log")]
+    EnclaveNoAnswer { socket: PathBuf, reason: String },
+    /// The enclave answers but is not confined.
+    #[error("the enclave answers but its sandbox self-check failed: refusing to serve")]
+    EnclaveUnconfined,
+    /// The database.
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// A settings file.
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+}
+
+/// A running server.
+pub struct Server {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// The relay behind the API.
+    pub relay: Arc<Relay>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    enclave: Option<tokio::process::Child>,
+}
+
+impl Server {
+    /// Base URL, e.g. `http://127.0.0.1:8080`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The enclave child's process id, when this server started it.
+    pub fn enclave_pid(&self) -> Option<u32> {
+        self.enclave.as_ref().and_then(tokio::process::Child::id)
+    }
+
+    /// Stops serving (in-flight requests finish), stops the enclave child, closes the database.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.task).await;
+        if let Some(mut child) = self.enclave.take() {
+            let _ = child.kill().await;
+        }
+        self.relay.db.close().await;
+    }
+
+    /// Serves until Ctrl-C or SIGTERM, then stops.
+    pub async fn run_until_signal(self) {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+        }
+        eprintln!("fieldseal: stopping");
+        self.stop().await;
+    }
+}
+
+fn check_data_folder(data: &Path) -> Result<PathBuf, ServeError> {
+    let err = |source| ServeError::DataFolder { path: data.to_path_buf(), source };
+    std::fs::create_dir_all(data).map_err(err)?;
+    let data = data.canonicalize().map_err(err)?;
+    let probe = data.join(".write-test");
+    std::fs::write(&probe, b"ok").and_then(|()| std::fs::remove_file(&probe)).map_err(err)?;
+    Ok(data)
+}
+
+fn enclave_program(opts: &ServeOptions) -> Result<PathBuf, ServeError> {
+    if let Some(p) = &opts.enclave_bin {
+        return Ok(p.clone());
+    }
+    let exe = std::env::current_exe().map_err(|e| ServeError::EnclaveStart(e.to_string()))?;
+    let beside = exe.with_file_name("fieldseal-enclave");
+    // Test binaries live one folder deeper (target/debug/deps).
+    let above = exe.parent().and_then(Path::parent).map(|p| p.join("fieldseal-enclave"));
+    [Some(beside), above].into_iter().flatten().find(|p| p.is_file()).ok_or_else(|| {
+        ServeError::EnclaveStart(
+            "fieldseal-enclave is not next to fieldseal: build both (cargo build --workspace --bins) or pass --enclave-bin PATH"
+                .into(),
+        )
+    })
+}
+
+async fn wait_for_enclave(client: &EnclaveClient, deadline: Duration) -> Result<(), ServeError> {
+    let started = Instant::now();
+    loop {
+        match client.health().await {
+            Ok(h) if h.sandbox.all_hold() => return Ok(()),
+            Ok(_) => return Err(ServeError::EnclaveUnconfined),
+            Err(e) if started.elapsed() > deadline => {
+                return Err(ServeError::EnclaveNoAnswer {
+                    socket: client.socket().to_path_buf(),
+                    reason: e.to_string(),
+                });
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+}
+
+/// Starts everything and returns once the API answers.
+pub async fn start(opts: &ServeOptions) -> Result<Server, ServeError> {
+    let data = check_data_folder(&opts.data)?;
+    let addr = SocketAddr::new(opts.bind, opts.port);
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| {
+        if source.kind() == std::io::ErrorKind::AddrInUse {
+            ServeError::PortBusy { bind: opts.bind, port: opts.port }
+        } else {
+            ServeError::Listen { addr, source }
+        }
+    })?;
+    let addr = listener.local_addr().map_err(|source| ServeError::Listen { addr, source })?;
+
+    let (socket, child) = match &opts.enclave_socket {
+        Some(s) => (s.clone(), None),
+        None => {
+            let program = enclave_program(opts)?;
+            let socket = data.join("enclave.sock");
+            let child = tokio::process::Command::new(&program)
+                .arg("--socket")
+                .arg(&socket)
+                .arg("--key-dir")
+                .arg(data.join("enclave-keys"))
+                .arg("--exit-with-parent")
+                .kill_on_drop(true)
+                .spawn()
+                .map_err(|e| ServeError::EnclaveStart(format!("{}: {e}", program.display())))?;
+            (socket, Some(child))
+        }
+    };
+    let enclave = EnclaveClient::new(&socket, 4, Duration::from_secs(30));
+    wait_for_enclave(&enclave, Duration::from_secs(20)).await?;
+
+    let db = Db::open(opts.database_url.as_deref(), &data).await?;
+    let blobs = LocalBlobStore::open(&data.join("blobs"))
+        .map_err(|source| ServeError::DataFolder { path: data.join("blobs"), source })?;
+    let issued = settings::issued(&data, &format!("http://{addr}"))?;
+    let relay = Arc::new(Relay::new(db, Arc::new(blobs), enclave, issued, settings::receipt_key(&data)?));
+
+    let (tx, rx) = oneshot::channel::<()>();
+    let app = crate::api::app(Arc::clone(&relay));
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await
+    });
+    let backend = match relay.db.backend() {
+        Backend::Sqlite => "SQLite (data folder)",
+        Backend::Postgres => "PostgreSQL",
+    };
+    tracing::info!(%addr, database = backend, "serving");
+    Ok(Server { addr, relay, shutdown: Some(tx), task, enclave: child })
+}
