@@ -21,6 +21,18 @@ cargo fmt --all -- --check
 step "lints: cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "binaries for the end-to-end tests: cargo build --workspace --bins"
+cargo build --workspace --bins --locked
+
+step "PostgreSQL for the end-to-end tests (installed if missing)"
+if [ -z "${FIELDSEAL_TEST_PG:-}" ]; then
+  pgdir=$(mktemp -d /tmp/fieldseal-pg.XXXXXX)
+  FIELDSEAL_TEST_PG=$(bash scripts/postgres.sh start "$pgdir")
+  export FIELDSEAL_TEST_PG
+  trap 'bash scripts/postgres.sh stop "$pgdir"; rm -rf "$pgdir"' EXIT
+fi
+echo "using $FIELDSEAL_TEST_PG"
+
 step "tests: cargo test --workspace"
 cargo test --workspace --locked
 

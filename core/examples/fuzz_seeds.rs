@@ -65,5 +65,47 @@ fn main() {
     write("notice", "ticket", TicketNumber::issue(42, 99).expect("valid").grouped().as_bytes());
     write("notice", "access-code", AccessCode::make_random().grouped().as_bytes());
     write("notice", "portal-link", b"https://portal.example/n/004200000990?s=AAAA");
+    enclave_and_sync_seeds(&enclave, &device);
     println!("seed corpus written to fuzz/corpus/");
+}
+
+fn enclave_and_sync_seeds(enclave: &EnclaveSecretKey, device: &SigningKey) {
+    use fieldseal_core::wire::enclave::{EnclaveError, ErrorCode, Request, Response};
+    use fieldseal_core::wire::relay::{SyncResponse, encode_batch};
+    let (c1, notice) =
+        demo::sealed_case(&enclave.public_key(), device, Id16([3; 16]), 1, [0; 32], "B-FZ 2").expect("case");
+    let (c2, _) =
+        demo::sealed_case(&enclave.public_key(), device, Id16([3; 16]), 2, c1.envelope_hash, "B-FZ 3").expect("case");
+    let key = device.verifying_key();
+    let requests = [
+        ("health", Request::Health),
+        ("open-index", Request::OpenIndex { device_key: key, envelope: c1.envelope.clone() }),
+        (
+            "citizen-view",
+            Request::CitizenView {
+                device_key: key,
+                envelope: c1.envelope.clone(),
+                access_code: zeroize::Zeroizing::new(notice.access_code.expose().to_owned()),
+                blobs: c1.blobs.clone(),
+            },
+        ),
+        (
+            "clerk-view",
+            Request::ClerkView {
+                device_key: key,
+                envelope: c1.envelope.clone(),
+                purpose: "objection review".into(),
+                actor: "clerk-1".into(),
+                blobs: c1.blobs.clone(),
+            },
+        ),
+    ];
+    for (name, req) in requests {
+        write("enclave_frame", name, &req.to_payload());
+    }
+    let err = Response::Error(EnclaveError::new(ErrorCode::AccessDenied, "wrong access code"));
+    write("enclave_frame", "error-answer", &err.to_payload());
+    write("sync_body", "batch-2", &encode_batch(&[&c1.envelope, &c2.envelope]));
+    let answer = SyncResponse { results: vec![] };
+    write("sync_body", "answer-empty", &serde_json::to_vec(&answer).expect("json"));
 }

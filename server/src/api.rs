@@ -35,6 +35,8 @@ pub enum ApiError {
     NotFound(String),
     /// 409: conflicts with what is stored.
     Conflict(String),
+    /// 413: the body is too large.
+    TooLarge(String),
     /// 422: well-formed but unacceptable.
     Unprocessable(String),
     /// 503: a passing problem; try again.
@@ -50,6 +52,7 @@ impl IntoResponse for ApiError {
             Self::Forbidden(m) => (StatusCode::FORBIDDEN, m),
             Self::NotFound(m) => (StatusCode::NOT_FOUND, m),
             Self::Conflict(m) => (StatusCode::CONFLICT, m),
+            Self::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, m),
             Self::Unprocessable(m) => (StatusCode::UNPROCESSABLE_ENTITY, m),
             Self::Unavailable(m) => (StatusCode::SERVICE_UNAVAILABLE, m),
             Self::Internal(detail) => {
@@ -82,8 +85,23 @@ pub fn app(relay: Arc<Relay>) -> Router {
             get(blob_status).put(put_blob).layer(DefaultBodyLimit::max(MAX_BLOB_CHUNK)),
         )
         .route("/v1/receipts/{envelope_id}", get(receipt))
+        .layer(axum::middleware::from_fn(refuse_announced_oversize))
         .layer(axum::middleware::from_fn(log_request))
         .with_state(relay)
+}
+
+/// Refuses a body whose announced length is over the largest any route takes, before a byte
+/// of it is read (each route's own, smaller limit applies while reading).
+async fn refuse_announced_oversize(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let announced = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > MAX_SYNC_BODY as u64) {
+        return ApiError::TooLarge(format!("the body is over the {MAX_SYNC_BODY}-byte limit")).into_response();
+    }
+    next.run(req).await
 }
 
 /// One log line per request: method, path (ids only), status, time. Never bodies.

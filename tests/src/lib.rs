@@ -1,2 +1,249 @@
-//! fieldseal-tests: end-to-end tests that start real server and enclave processes and drive
-//! them like their users. They arrive with the enclave and relay issue.
+//! fieldseal-tests: end-to-end tests that start the real `fieldseal` server (which starts the
+//! real `fieldseal-enclave`) on loopback and drive them like a phone and an administrator do.
+//! Every test runs against SQLite and against PostgreSQL (`FIELDSEAL_TEST_PG`, which the README
+//! test command sets up).
+//!
+//! The binaries must be built first: `cargo build --workspace --bins` (the test script does).
+
+use std::io::{BufRead as _, BufReader, Read as _, Seek as _};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use fieldseal_core::attestation::{AttestationPolicy, PinnedRoot, SIMULATED_PLATFORM};
+use fieldseal_core::sync::HttpTransport;
+
+/// Where a test's server keeps its tables.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    /// The SQLite file in the data folder.
+    Sqlite,
+    /// A fresh PostgreSQL database of its own.
+    Postgres(String),
+}
+
+impl Backend {
+    /// SQLite.
+    pub fn sqlite() -> Self {
+        Self::Sqlite
+    }
+
+    /// A new, empty PostgreSQL database on the test server named by `FIELDSEAL_TEST_PG`.
+    pub fn postgres() -> Self {
+        let admin = std::env::var("FIELDSEAL_TEST_PG").unwrap_or_else(|_| {
+            panic!(
+                "FIELDSEAL_TEST_PG is not set: run `bash scripts/test.sh`, or start one with \
+                 `bash scripts/postgres.sh start /tmp/fs-pg` and export the URL it prints"
+            )
+        });
+        let name = format!("fs_{}", fieldseal_core::wire::envelope::Id16::make_random().to_hex());
+        block_on(async {
+            use sqlx::Connection as _;
+            sqlx::any::install_default_drivers();
+            let mut conn = sqlx::AnyConnection::connect(&admin).await.expect("the test PostgreSQL answers");
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .execute(&mut conn)
+                .await
+                .expect("creates a database");
+        });
+        let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).expect("a URL with a database name");
+        Self::Postgres(format!("{base}/{name}"))
+    }
+
+    /// `DATABASE_URL` for the server, if any.
+    pub fn url(&self) -> Option<&str> {
+        match self {
+            Self::Sqlite => None,
+            Self::Postgres(u) => Some(u),
+        }
+    }
+}
+
+/// Runs a future to completion on the test binary's one runtime (database pools made in one
+/// call stay usable in the next).
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime")
+        })
+        .block_on(f)
+}
+
+/// Sends only the head of a request announcing `content_length` body bytes, and returns the
+/// status line the server answers before any body arrives.
+pub fn status_for_announced_body(url: &str, path: &str, content_length: usize) -> String {
+    use std::io::Write as _;
+    let addr = url.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).expect("connects");
+    s.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    write!(s, "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {content_length}\r\n\r\n").expect("sends");
+    let mut line = String::new();
+    BufReader::new(s).read_line(&mut line).expect("an answer");
+    line.trim().to_owned()
+}
+
+/// A built binary of the workspace (beside this test's `deps` folder).
+pub fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test path");
+    let dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
+    let p = dir.join(name);
+    assert!(p.is_file(), "{} is missing: run `cargo build --workspace --bins` first", p.display());
+    p
+}
+
+/// A fresh folder under the temp dir, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    /// A new empty folder.
+    pub fn new(tag: &str) -> Self {
+        let p = std::env::temp_dir()
+            .join(format!("fieldseal-e2e-{tag}-{}", fieldseal_core::wire::envelope::Id16::make_random().to_hex()));
+        std::fs::create_dir_all(&p).expect("temp dir");
+        Self(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A running `fieldseal serve`.
+pub struct Server {
+    child: Child,
+    /// Base URL.
+    pub url: String,
+    /// Everything it (and its enclave child) wrote to stderr.
+    pub log: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Server {
+    /// Starts `fieldseal serve` on a free port and waits until it listens.
+    pub fn start(data: &Path, backend: &Backend) -> Self {
+        let mut cmd = Command::new(bin("fieldseal"));
+        cmd.args(["serve", "--port", "0", "--data"]).arg(data).env("RUST_LOG", "info");
+        match backend.url() {
+            Some(u) => cmd.env("DATABASE_URL", u),
+            None => cmd.env_remove("DATABASE_URL"),
+        };
+        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("fieldseal serve starts");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let mut stderr = child.stderr.take().expect("stderr");
+        let sink = Arc::clone(&log);
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stderr.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().expect("log").extend_from_slice(&buf[..n]);
+            }
+        });
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let url = loop {
+            match lines.next() {
+                Some(Ok(line)) => {
+                    if let Some(u) = line.strip_prefix("fieldseal listening on ") {
+                        break u.to_owned();
+                    }
+                }
+                _ => {
+                    let log = String::from_utf8_lossy(&log.lock().expect("log")).into_owned();
+                    panic!("fieldseal serve did not start:\n{log}");
+                }
+            }
+            assert!(Instant::now() < deadline, "fieldseal serve took too long to start");
+        };
+        Self { child, url, log }
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// A sync transport to it.
+    pub fn transport(&self) -> HttpTransport {
+        HttpTransport::new(&self.url, Duration::from_secs(30))
+    }
+
+    /// Kills it with SIGKILL, as a power cut would (its enclave child follows it).
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// The log so far, as text.
+    pub fn log_text(&self) -> String {
+        String::from_utf8_lossy(&self.log.lock().expect("log")).into_owned()
+    }
+
+    /// Searches the server process's readable memory for `needle`.
+    pub fn memory_contains(&self, needle: &[u8]) -> bool {
+        process_memory_contains(self.pid(), needle)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Issues a one-time enrolment code with `fieldseal admin`, as an administrator does.
+pub fn issue_code(data: &Path, backend: &Backend) -> String {
+    let mut cmd = Command::new(bin("fieldseal"));
+    cmd.args(["admin", "--data"]).arg(data).args(["issue-code", "--label", "e2e test device"]);
+    match backend.url() {
+        Some(u) => cmd.env("DATABASE_URL", u),
+        None => cmd.env_remove("DATABASE_URL"),
+    };
+    let out = cmd.output().expect("fieldseal admin runs");
+    assert!(out.status.success(), "issue-code failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("utf-8").trim().to_owned()
+}
+
+/// The policy an app would ship for the enclave of the server with data folder `data`: the
+/// SIMULATED platform's key (from its root file) and the measurement of the built enclave.
+pub fn policy_for(data: &Path) -> AttestationPolicy {
+    use fieldseal_enclave::platform::Platform as _;
+    let measurement = fieldseal_core::seal::sha256(&std::fs::read(bin("fieldseal-enclave")).expect("enclave binary"));
+    let platform =
+        fieldseal_enclave::platform::SimulatedPlatform::load_or_create(&data.join("enclave-keys"), measurement)
+            .expect("the server's enclave made its platform root");
+    AttestationPolicy {
+        roots: vec![PinnedRoot { platform: SIMULATED_PLATFORM.into(), key: platform.root_key() }],
+        measurements: vec![measurement],
+        accept_simulated: true,
+    }
+}
+
+/// Whether `needle` occurs in any readable mapping of process `pid`.
+pub fn process_memory_contains(pid: u32, needle: &[u8]) -> bool {
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).expect("maps");
+    let mut mem = std::fs::File::open(format!("/proc/{pid}/mem")).expect("mem");
+    for line in maps.lines() {
+        let mut parts = line.split_whitespace();
+        let (Some(range), Some(perms)) = (parts.next(), parts.next()) else { continue };
+        if !perms.starts_with('r') || line.ends_with("[vvar]") || line.ends_with("[vsyscall]") {
+            continue;
+        }
+        let Some((a, b)) = range.split_once('-') else { continue };
+        let (Ok(start), Ok(end)) = (u64::from_str_radix(a, 16), u64::from_str_radix(b, 16)) else { continue };
+        let mut buf = vec![0u8; (end - start) as usize];
+        if mem.seek(std::io::SeekFrom::Start(start)).is_err() || mem.read_exact(&mut buf).is_err() {
+            continue;
+        }
+        if buf.windows(needle.len()).any(|w| w == needle) {
+            return true;
+        }
+    }
+    false
+}
