@@ -73,9 +73,9 @@ fn enclave_and_sync_seeds(enclave: &EnclaveSecretKey, device: &SigningKey) {
     use fieldseal_core::wire::enclave::{EnclaveError, ErrorCode, Request, Response};
     use fieldseal_core::wire::relay::{SyncResponse, encode_batch};
     let (c1, notice) =
-        demo::sealed_case(&enclave.public_key(), device, Id16([3; 16]), 1, [0; 32], "B-FZ 2").expect("case");
-    let (c2, _) =
-        demo::sealed_case(&enclave.public_key(), device, Id16([3; 16]), 2, c1.envelope_hash, "B-FZ 3").expect("case");
+        demo::sealed_case(&enclave.public_key(), device, Id16([3; 16]), 1, 1, [0; 32], "B-FZ 2").expect("case");
+    let (c2, _) = demo::sealed_case(&enclave.public_key(), device, Id16([3; 16]), 1, 2, c1.envelope_hash, "B-FZ 3")
+        .expect("case");
     let key = device.verifying_key();
     let requests = [
         ("health", Request::Health),

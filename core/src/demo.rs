@@ -178,12 +178,14 @@ pub fn simulated_attestation(
     (body.sign(platform_key), policy)
 }
 
-/// A sealed sample case for tests and fuzz seeds: the `sequence`-th case of device `device_id`
-/// (ticket prefix 1), chained to `prev_hash`, with two small synthetic photos and `plate`.
+/// A sealed sample case for tests, benchmarks and fuzz seeds: the `sequence`-th case of device
+/// `device_id` with ticket prefix `device_prefix`, chained to `prev_hash`, with two small
+/// synthetic photos and `plate`.
 pub fn sealed_case(
     enclave: &EnclavePublicKey,
     device: &SigningKey,
     device_id: Id16,
+    device_prefix: u16,
     sequence: u64,
     prev_hash: [u8; 32],
     plate: &str,
@@ -194,7 +196,7 @@ pub fn sealed_case(
     let payee = demo_payee("http://127.0.0.1:8080");
     let ctx = SealContext { catalogue: &catalogue, payee: &payee, enclave, device };
     let counter = u32::try_from(sequence).map_err(|_| SealedCaseError::Sequence)?;
-    let ticket = TicketNumber::issue(1, counter).map_err(|_| SealedCaseError::Sequence)?;
+    let ticket = TicketNumber::issue(device_prefix, counter).map_err(|_| SealedCaseError::Sequence)?;
     Ok(seal_draft(&draft, &ctx, ChainPosition { device_id, sequence, prev_hash }, ticket)?)
 }
 
@@ -210,8 +212,8 @@ pub enum SealedCaseError {
     /// Sealing refused.
     #[error(transparent)]
     Seal(#[from] SealDraftError),
-    /// The sequence number does not fit a ticket number.
-    #[error("the sequence number is out of the ticket number range")]
+    /// The prefix or sequence number does not fit a ticket number.
+    #[error("the device prefix or sequence number is out of the ticket number range")]
     Sequence,
 }
 

@@ -265,7 +265,19 @@ fn call(
         Ok(r) if r.status >= 500 || r.status == 429 || r.status == 408 => {
             Ok(Attempt::Retry(format!("server answered {}", r.status)))
         }
-        Ok(r) => Err(SyncError::Refused(format!("{} {}", r.status, String::from_utf8_lossy(&r.body)))),
+        Ok(r) => Err(SyncError::Refused(format!("{} ({})", server_message(&r.body), r.status))),
+    }
+}
+
+/// The server's `{"error": …}` message, or the body as text.
+fn server_message(body: &[u8]) -> String {
+    #[derive(serde::Deserialize)]
+    struct ErrorBody {
+        error: String,
+    }
+    match serde_json::from_slice::<ErrorBody>(body) {
+        Ok(e) => e.error,
+        Err(_) => String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned(),
     }
 }
 
@@ -292,7 +304,7 @@ pub fn enrol(
     let resp = match transport.send(Method::Post, "/v1/enrol", &headers, &body) {
         Err(e) => return Err(SyncError::Network(e)),
         Ok(r) if r.status == 200 => r,
-        Ok(r) => return Err(SyncError::Refused(String::from_utf8_lossy(&r.body).into_owned())),
+        Ok(r) => return Err(SyncError::Refused(server_message(&r.body))),
     };
     let enrolment: Enrolment = json(&resp, "enrolment answer")?;
     Ok(store.enrol(enrolment, signing_key, policy, now_ms)?)

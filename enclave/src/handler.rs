@@ -201,7 +201,7 @@ mod tests {
         let key = Box::new(EnclaveSecretKey::make_random());
         let device = SigningKey::make_random();
         let (sealed, notice) =
-            sealed_case(&key.public_key(), &device, Id16::make_random(), 1, [0; 32], "B-FS 1").expect("sealed");
+            sealed_case(&key.public_key(), &device, Id16::make_random(), 1, 1, [0; 32], "B-FS 1").expect("sealed");
         Fixture { _dir: dir, enclave: Enclave::new(key, platform), device, sealed, notice }
     }
 
@@ -246,6 +246,7 @@ mod tests {
             &EnclaveSecretKey::make_random().public_key(),
             &f.device,
             Id16::make_random(),
+            1,
             1,
             [0; 32],
             "B-FS 1",

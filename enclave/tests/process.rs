@@ -141,7 +141,7 @@ fn envelopes_open_through_the_socket_and_the_key_survives_a_restart() {
     let attested = first.attestation.verify(&policy, now).expect("the attestation pins this build");
     let device = SigningKey::make_random();
     let (sealed, notice) =
-        sealed_case(&attested.public_key, &device, Id16::make_random(), 1, [0; 32], "B-FS 1").expect("sealed");
+        sealed_case(&attested.public_key, &device, Id16::make_random(), 1, 1, [0; 32], "B-FS 1").expect("sealed");
     let req = Request::OpenIndex { device_key: device.verifying_key(), envelope: sealed.envelope.clone() };
     match ask(&e.socket, &req) {
         Response::Index(i) => assert_eq!(i.ticket_number, notice.ticket_number),

@@ -45,9 +45,7 @@ pub struct Relay {
     pub issued: Issued,
     receipt_key: SigningKey,
     blob_locks: std::sync::Mutex<HashMap<(Id16, u16), BlobLock>>,
-    /// For tests and benchmarks only: store without asking the enclave (the baseline of the
-    /// cost of confidentiality). Never set by `fieldseal serve`.
-    pub skip_enclave: bool,
+    skip_enclave: std::sync::atomic::AtomicBool,
 }
 
 /// A blob request the relay refuses, with the HTTP status it maps to.
@@ -110,8 +108,14 @@ impl Relay {
             issued,
             receipt_key,
             blob_locks: std::sync::Mutex::new(HashMap::new()),
-            skip_enclave: false,
+            skip_enclave: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// Benchmarks only: store envelopes without asking the enclave to open them, to measure
+    /// the cost of confidentiality against this baseline. `fieldseal serve` never sets it.
+    pub fn skip_enclave_for_baseline(&self, skip: bool) {
+        self.skip_enclave.store(skip, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The key receipts are signed with (devices pin it at enrolment).
@@ -182,7 +186,7 @@ impl Relay {
         if let Some(refused) = self.check_chain(index, &header, &hash).await? {
             return Ok(refused);
         }
-        let case_index = if self.skip_enclave {
+        let case_index = if self.skip_enclave.load(std::sync::atomic::Ordering::Relaxed) {
             baseline_index(&header)
         } else {
             match self.enclave.call(&Request::OpenIndex { device_key, envelope: bytes.to_vec() }).await {

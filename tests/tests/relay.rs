@@ -170,10 +170,10 @@ fn hostile_uploads_are_refused_and_change_nothing(backend: Backend) {
     let again = t.send(Method::Post, "/v1/enrol", &[], &serde_json::to_vec(&req).expect("json")).expect("answers");
     assert_eq!(again.status, 403, "a code works once");
     let enclave = enrolment.attestation.verify(&policy_for(&data.0), now_ms()).expect("attested").public_key;
-    let dev = enrolment.device_id;
-    let (c1, _) = sealed_case(&enclave, &key, dev, 1, [0; 32], "B-FS 1").expect("case 1");
-    let (c2, _) = sealed_case(&enclave, &key, dev, 2, c1.envelope_hash, "B-FS 2").expect("case 2");
-    let (c3, _) = sealed_case(&enclave, &key, dev, 3, c2.envelope_hash, "B-FS 3").expect("case 3");
+    let (dev, prefix) = (enrolment.device_id, enrolment.device_prefix);
+    let (c1, _) = sealed_case(&enclave, &key, dev, prefix, 1, [0; 32], "B-FS 1").expect("case 1");
+    let (c2, _) = sealed_case(&enclave, &key, dev, prefix, 2, c1.envelope_hash, "B-FS 2").expect("case 2");
+    let (c3, _) = sealed_case(&enclave, &key, dev, prefix, 3, c2.envelope_hash, "B-FS 3").expect("case 3");
 
     let first = post_one(&t, &c1.envelope);
     assert_eq!((first.outcome, first.missing_blobs.as_slice()), (Outcome::Stored, &[0, 1][..]));
@@ -195,7 +195,7 @@ fn hostile_uploads_are_refused_and_change_nothing(backend: Backend) {
     *forged.last_mut().expect("bytes") ^= 1;
     refused(&post_one(&t, &forged), RejectCode::BadSignature);
     let (other_key, _) =
-        sealed_case(&enclave, &SigningKey::make_random(), dev, 2, c1.envelope_hash, "B-FS 2").expect("x");
+        sealed_case(&enclave, &SigningKey::make_random(), dev, prefix, 2, c1.envelope_hash, "B-FS 2").expect("x");
     refused(&post_one(&t, &other_key.envelope), RejectCode::BadSignature);
     let mut flipped = c2.envelope.clone();
     let mid = flipped.len() / 2;
@@ -204,13 +204,13 @@ fn hostile_uploads_are_refused_and_change_nothing(backend: Backend) {
     let mut version = c2.envelope.clone();
     version[0] = 9;
     refused(&post_one(&t, &version), RejectCode::Malformed);
-    let (stranger, _) = sealed_case(&enclave, &key, Id16::make_random(), 1, [0; 32], "B-FS 9").expect("x");
+    let (stranger, _) = sealed_case(&enclave, &key, Id16::make_random(), 1, 1, [0; 32], "B-FS 9").expect("x");
     refused(&post_one(&t, &stranger.envelope), RejectCode::UnknownDevice);
     // A gap (3 before 2) and a fork (another case at 1) are refused and recorded.
     let gap = post_one(&t, &c3.envelope);
     refused(&gap, RejectCode::Gap);
     assert!(gap.gap_before);
-    let (fork, _) = sealed_case(&enclave, &key, dev, 1, [0; 32], "B-FS 7").expect("fork");
+    let (fork, _) = sealed_case(&enclave, &key, dev, prefix, 1, [0; 32], "B-FS 7").expect("fork");
     refused(&post_one(&t, &fork.envelope), RejectCode::Fork);
     // Bodies: oversize, malformed.
     let big = fieldseal_tests::status_for_announced_body(&server.url, "/v1/sync", 9 << 20);
