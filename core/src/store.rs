@@ -470,6 +470,11 @@ impl DeviceStore {
         Ok(&self.enrolled()?.catalogue)
     }
 
+    /// The enclave key cases are sealed to (attested at enrolment).
+    pub fn enclave_key(&self) -> Result<EnclavePublicKey, StoreError> {
+        Ok(self.enrolled()?.enclave_key)
+    }
+
     /// Saves a new draft (encrypted) and returns its id.
     pub fn save_draft(&mut self, draft: &CaseDraft) -> Result<i64, StoreError> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;

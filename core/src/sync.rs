@@ -210,6 +210,9 @@ pub enum SyncError {
     /// The server refused the request.
     #[error("the server refused: {0}")]
     Refused(String),
+    /// The enclave's current attestation fails the pinned policy, or vouches for another key.
+    #[error("the enclave attestation does not hold: {0}; do not sync, tell your administrator")]
+    Attestation(String),
     /// The device store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -308,6 +311,28 @@ pub fn enrol(
     };
     let enrolment: Enrolment = json(&resp, "enrolment answer")?;
     Ok(store.enrol(enrolment, signing_key, policy, now_ms)?)
+}
+
+/// Checks the enclave's current attestation (fetched from the server) against the pinned
+/// `policy`, and that it still vouches for the key this device seals to. An app calls it
+/// before it syncs: an expired, untrusted or changed enclave is reported, not used.
+pub fn check_attestation(
+    store: &DeviceStore,
+    transport: &dyn Transport,
+    policy: &AttestationPolicy,
+    now_ms: i64,
+) -> Result<(), SyncError> {
+    let doc: crate::attestation::AttestationDocument = match transport.send(Method::Get, "/v1/attestation", &[], &[]) {
+        Err(e) => return Err(SyncError::Network(e)),
+        Ok(r) if r.status == 200 => json(&r, "attestation")?,
+        Ok(r) if r.status >= 500 => return Err(SyncError::Network(format!("server answered {}", r.status))),
+        Ok(r) => return Err(SyncError::Refused(server_message(&r.body))),
+    };
+    let attested = doc.verify(policy, now_ms).map_err(|e| SyncError::Attestation(e.to_string()))?;
+    if attested.public_key != store.enclave_key()? {
+        return Err(SyncError::Attestation("it vouches for another enclave key than this device seals to".into()));
+    }
+    Ok(())
 }
 
 /// Uploads everything in the outbox that has no verified receipt yet, oldest first.

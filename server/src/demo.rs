@@ -166,7 +166,8 @@ pub fn run(opts: &DemoOptions) -> Result<(), DemoError> {
     }
 
     let pending = store.unsynced()?.len();
-    println!("  [4/5] syncing {pending} case(s) …");
+    sync::check_attestation(&store, &transport, &policy, now_ms())?;
+    println!("  [4/5] enclave attestation re-checked; syncing {pending} case(s) …");
     let mut on_event = |e: SyncEvent| match e {
         SyncEvent::Synced { done, pending, .. } if done == pending || done % 10 == 0 => {
             println!("        {done}/{pending} with a verified receipt");

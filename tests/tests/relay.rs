@@ -100,8 +100,14 @@ fn offline_tickets_sync_after_a_killed_server(backend: Backend) {
     assert!(matches!(down, Err(SyncError::Network(_))), "{down:?}");
     assert_eq!(phone.unsynced(), 50, "nothing marked synced without a receipt");
 
-    // The server comes back and dies (SIGKILL) in the middle of the sync.
+    // The server comes back (its enclave still attested for the key the phone seals to) and
+    // dies (SIGKILL) in the middle of the sync.
     let server = Server::start(&data.0, &backend);
+    sync::check_attestation(&phone.store, &server.transport(), &policy_for(&data.0), now_ms()).expect("attested");
+    let mut strict = policy_for(&data.0);
+    strict.measurements = vec![[0; 32]];
+    let refused = sync::check_attestation(&phone.store, &server.transport(), &strict, now_ms());
+    assert!(matches!(refused, Err(SyncError::Attestation(_))), "{refused:?}");
     let pid = server.pid().to_string();
     let mut killed = false;
     let interrupted = sync::sync_outbox(&mut phone.store, &server.transport(), &quick(), &mut |e| {
@@ -239,6 +245,20 @@ fn hostile_uploads_are_refused_and_change_nothing(backend: Backend) {
         t.send(Method::Put, &path(c2.header.envelope_id, 0), &[("upload-offset", "10".into())], b"x").expect("a");
     assert_eq!(ahead.status, 409, "an offset past what the server holds");
     assert!(upload_blobs(&t, &c2).is_some());
+
+    // An upload cut in the middle resumes where the server stands.
+    let blob = &c3.blobs[0];
+    let half = blob.len() / 2;
+    let p3 = path(c3.header.envelope_id, 0);
+    let r = t.send(Method::Put, &p3, &off0, &blob[..half]).expect("answers");
+    let status: BlobStatus = serde_json::from_slice(&r.body).expect("status");
+    assert_eq!((status.received, status.complete), (half as u64, false));
+    let r = t.send(Method::Get, &p3, &[], &[]).expect("answers");
+    let status: BlobStatus = serde_json::from_slice(&r.body).expect("status");
+    assert_eq!((status.received, status.total), (half as u64, blob.len() as u64));
+    let r = t.send(Method::Put, &p3, &[("upload-offset", half.to_string())], &blob[half..]).expect("answers");
+    let status: BlobStatus = serde_json::from_slice(&r.body).expect("status");
+    assert!(status.complete && status.receipt.is_none(), "photo 1 is still missing");
     block_on(db.close());
 }
 
