@@ -284,6 +284,26 @@ fn server_message(body: &[u8]) -> String {
     }
 }
 
+/// Sends a request with retries and parses the JSON answer.
+#[allow(clippy::too_many_arguments)]
+fn call_json<T: for<'de> serde::Deserialize<'de>>(
+    transport: &dyn Transport,
+    opts: &SyncOptions,
+    progress: &mut dyn FnMut(SyncEvent),
+    method: Method,
+    path: &str,
+    headers: &[(&str, String)],
+    body: &[u8],
+    what: &str,
+) -> Result<T, SyncError> {
+    with_retries(opts, progress, || {
+        Ok(match call(transport, method, path, headers, body)? {
+            Attempt::Done(r) => Attempt::Done(json::<T>(&r, what)?),
+            Attempt::Retry(why) => Attempt::Retry(why),
+        })
+    })
+}
+
 fn json<T: for<'de> serde::Deserialize<'de>>(r: &HttpResponse, what: &str) -> Result<T, SyncError> {
     serde_json::from_slice(&r.body).map_err(|e| SyncError::Protocol(format!("{what}: {e}")))
 }
@@ -364,12 +384,8 @@ pub fn sync_outbox(
         let refs: Vec<&[u8]> = envelopes.iter().map(Vec::as_slice).collect();
         let body = encode_batch(&refs);
         let headers = [("content-type", "application/octet-stream".to_owned())];
-        let answer: SyncResponse = with_retries(opts, progress, || {
-            Ok(match call(transport, Method::Post, "/v1/sync", &headers, &body)? {
-                Attempt::Done(r) => Attempt::Done(json::<SyncResponse>(&r, "sync answer")?),
-                Attempt::Retry(why) => Attempt::Retry(why),
-            })
-        })?;
+        let answer: SyncResponse =
+            call_json(transport, opts, progress, Method::Post, "/v1/sync", &headers, &body, "sync answer")?;
         progress(SyncEvent::BatchSent { envelopes: batch.len() });
         if answer.results.len() != batch.len() {
             return Err(SyncError::Protocol("the sync answer does not cover the batch".into()));
@@ -433,13 +449,7 @@ fn upload_blobs(
         }
         let blob = store.blob(&entry.envelope_id, index)?;
         let path = format!("/v1/blobs/{}/{index}", entry.envelope_id);
-        let status: BlobStatus = with_retries(opts, progress, || {
-            Ok(match call(transport, Method::Get, &path, &[], &[])? {
-                Attempt::Done(r) => Attempt::Done(json::<BlobStatus>(&r, "blob status")?),
-                Attempt::Retry(why) => Attempt::Retry(why),
-            })
-        })?;
-        let mut status = status;
+        let mut status: BlobStatus = call_json(transport, opts, progress, Method::Get, &path, &[], &[], "blob status")?;
         while !status.complete {
             let offset = usize::try_from(status.received).unwrap_or(usize::MAX);
             if offset >= blob.len() || status.total != blob.len() as u64 {
@@ -448,13 +458,10 @@ fn upload_blobs(
             let end = (offset + chunk).min(blob.len());
             let headers =
                 [(UPLOAD_OFFSET_HEADER, offset.to_string()), ("content-type", "application/octet-stream".to_owned())];
-            status = with_retries(opts, progress, || {
-                Ok(match call(transport, Method::Put, &path, &headers, &blob[offset..end])? {
-                    // 409: the server holds another offset (an earlier chunk landed after all).
-                    Attempt::Done(r) => Attempt::Done(json::<BlobStatus>(&r, "blob status")?),
-                    Attempt::Retry(why) => Attempt::Retry(why),
-                })
-            })?;
+            // A 409 answer is a status too: the server holds another offset (an earlier chunk
+            // landed after all), and the loop continues from there.
+            status =
+                call_json(transport, opts, progress, Method::Put, &path, &headers, &blob[offset..end], "blob status")?;
             progress(SyncEvent::BlobProgress {
                 envelope_id: entry.envelope_id,
                 index,

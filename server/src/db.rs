@@ -317,8 +317,7 @@ impl Db {
         .await
         .map_err(q("looking up an envelope"))?;
         let Some(r) = row else { return Ok(None) };
-        let e = q("reading an envelope");
-        let ticket: String = r.try_get(6).map_err(e)?;
+        let ticket: String = r.try_get(6).map_err(q("reading an envelope"))?;
         Ok(Some(EnvelopeRow {
             envelope_id: id16(r.try_get(0).map_err(q("reading an envelope"))?)?,
             device_id: id16(r.try_get(1).map_err(q("reading an envelope"))?)?,

@@ -348,13 +348,18 @@ impl Relay {
     /// Where the upload of one blob stands.
     pub async fn blob_status(&self, envelope_id: &Id16, index: u16) -> Result<BlobStatus, BlobError> {
         let (row, header) = self.stored_header(envelope_id).await?;
+        self.status_of(&row, &header, index).await
+    }
+
+    async fn status_of(&self, row: &EnvelopeRow, header: &EnvelopeHeader, index: u16) -> Result<BlobStatus, BlobError> {
+        let envelope_id = &row.envelope_id;
         let entry = header
             .photos
             .get(usize::from(index))
             .ok_or_else(|| BlobError::NotFound(format!("the envelope has no photo {index}")))?;
         let total = u64::from(entry.sealed_len);
         if self.db.blobs(envelope_id).await?.iter().any(|(i, _)| *i == index) {
-            let receipt = self.completion(&row).await?.1;
+            let receipt = self.completion(row).await?.1;
             return Ok(BlobStatus { received: total, total, complete: true, receipt });
         }
         let received = self.blobs.partial_len(envelope_id, index)?;
@@ -375,7 +380,8 @@ impl Relay {
             Arc::clone(locks.entry((*envelope_id, index)).or_default())
         };
         let _guard = lock.lock().await;
-        let status = self.blob_status(envelope_id, index).await?;
+        let (row, header) = self.stored_header(envelope_id).await?;
+        let status = self.status_of(&row, &header, index).await?;
         if status.complete {
             return Ok(status);
         }
@@ -396,7 +402,6 @@ impl Relay {
         if received < status.total {
             return Ok(BlobStatus { received, ..status });
         }
-        let (_, header) = self.stored_header(envelope_id).await?;
         let whole = self.blobs.read_partial(envelope_id, index)?;
         if seal::check_blob(&header, index, &whole).is_err() {
             self.blobs.discard_partial(envelope_id, index)?;
@@ -406,7 +411,7 @@ impl Relay {
         self.blobs.commit_partial(envelope_id, index)?;
         self.db.insert_blob(envelope_id, index, &seal::sha256(&whole), whole.len() as u64, now_ms()).await?;
         tracing::info!(envelope = %envelope_id, index, bytes = whole.len(), "blob stored");
-        self.blob_status(envelope_id, index).await
+        self.status_of(&row, &header, index).await
     }
 }
 
