@@ -21,8 +21,8 @@ cargo fmt --all -- --check
 step "lints: cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-step "binaries for the end-to-end tests: cargo build --workspace --bins"
-cargo build --workspace --bins --locked
+step "binaries and libraries for the end-to-end tests: cargo build --workspace --lib --bins"
+cargo build --workspace --lib --bins --locked
 
 step "PostgreSQL for the end-to-end tests (installed if missing)"
 if [ -z "${FIELDSEAL_TEST_PG:-}" ]; then
@@ -35,6 +35,10 @@ echo "using $FIELDSEAL_TEST_PG"
 
 step "tests: cargo test --workspace"
 cargo test --workspace --locked
+
+step "mobile bindings: generate Kotlin, Swift and Python; the Python suite plays a shift"
+bash mobile-bindings/scripts/generate.sh --no-build
+python3 -m unittest discover -s mobile-bindings/tests/python -v
 
 step "fuzz smoke: every fuzz target over its corpus, then 10 s each"
 bash scripts/fuzz.sh smoke 10

@@ -14,6 +14,8 @@ use fieldseal_enclave::{keys, sandbox, serve};
 
 const USAGE: &str = "usage: fieldseal-enclave --socket PATH --key-dir DIR [--workers N] [--exit-with-parent]
        fieldseal-enclave --measure     (print this build's measurement and exit)
+       fieldseal-enclave --pinning --key-dir DIR
+                                       (print what an app must pin for this enclave, as JSON)
 
 Runs the enclave on the SIMULATED attestation platform: its root secret is a file in --key-dir.";
 
@@ -27,6 +29,7 @@ struct Args {
 enum Mode {
     Serve(Args),
     Measure,
+    Pinning(PathBuf),
 }
 
 fn parse_args() -> Result<Mode, String> {
@@ -34,6 +37,7 @@ fn parse_args() -> Result<Mode, String> {
     let mut key_dir = None;
     let mut workers = 4;
     let mut exit_with_parent = false;
+    let mut pinning = false;
     let mut args = std::env::args_os().skip(1);
     while let Some(arg) = args.next() {
         match arg.to_str() {
@@ -48,9 +52,13 @@ fn parse_args() -> Result<Mode, String> {
             }
             Some("--exit-with-parent") => exit_with_parent = true,
             Some("--measure") => return Ok(Mode::Measure),
+            Some("--pinning") => pinning = true,
             Some("--help" | "-h") => return Err(String::new()),
             _ => return Err(format!("unknown argument {arg:?}")),
         }
+    }
+    if pinning {
+        return Ok(Mode::Pinning(key_dir.ok_or("--pinning needs the enclave's --key-dir DIR")?));
     }
     Ok(Mode::Serve(Args {
         socket: socket.ok_or("--socket PATH is required")?,
@@ -63,6 +71,24 @@ fn parse_args() -> Result<Mode, String> {
 fn measurement() -> Result<[u8; 32], String> {
     let exe = std::fs::read("/proc/self/exe").map_err(|e| format!("cannot read own executable to measure it: {e}"))?;
     Ok(sha256(&exe))
+}
+
+/// The values an officer app pins (platform, platform key, measurement of this build), as
+/// JSON. Reads the platform root the enclave made on its first start; never creates one.
+fn pinning(key_dir: &std::path::Path) -> Result<(), String> {
+    let root = key_dir.join(fieldseal_enclave::platform::SIMULATED_ROOT_FILE);
+    if !root.is_file() {
+        return Err(format!("{} does not exist: start the enclave (or `fieldseal serve`) once first", root.display()));
+    }
+    let measurement = measurement()?;
+    let platform = SimulatedPlatform::load_or_create(key_dir, measurement).map_err(|e| e.to_string())?;
+    println!(
+        "{{\"platform\":\"{}\",\"platform_key\":\"{}\",\"measurement\":\"{}\"}}",
+        platform.name(),
+        hex_lower(&platform.root_key().0),
+        hex_lower(&measurement)
+    );
+    Ok(())
 }
 
 fn run(args: Args) -> Result<(), String> {
@@ -129,6 +155,7 @@ fn main() -> ExitCode {
     };
     let result = match mode {
         Mode::Measure => measurement().map(|m| println!("{}", hex_lower(&m))),
+        Mode::Pinning(dir) => pinning(&dir),
         Mode::Serve(args) => run(args),
     };
     match result {

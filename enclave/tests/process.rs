@@ -167,3 +167,31 @@ fn measure() -> [u8; 32] {
         (0..64).step_by(2).map(|i| u8::from_str_radix(&hex.trim()[i..i + 2], 16).expect("hex")).collect();
     bytes.try_into().expect("32 bytes")
 }
+
+#[test]
+fn pinning_prints_what_the_running_enclave_attests_with() {
+    let dir = tempfile::tempdir().expect("dir");
+    let keys = dir.path().join("keys");
+    let pinning = |keys: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_fieldseal-enclave"))
+            .arg("--pinning")
+            .arg("--key-dir")
+            .arg(keys)
+            .output()
+            .expect("runs")
+    };
+    // Before the first start there is nothing to pin, and it says so without making a root.
+    let before = pinning(&keys);
+    assert!(!before.status.success());
+    assert!(String::from_utf8_lossy(&before.stderr).contains("start the enclave"), "{before:?}");
+    assert!(!keys.exists());
+
+    let e = start(dir);
+    let h = health(&e.socket);
+    let out = pinning(&keys);
+    assert!(out.status.success(), "{out:?}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json["platform"], "simulated");
+    assert_eq!(json["platform_key"], fieldseal_core::seal::hex_lower(&h.platform_key.0));
+    assert_eq!(json["measurement"], fieldseal_core::seal::hex_lower(&measure()));
+}

@@ -170,6 +170,22 @@ pub enum RejectCode {
     DuplicateTicket,
 }
 
+impl RejectCode {
+    /// The code as it is named on the wire (`gap`, `bad_signature`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Malformed => "malformed",
+            Self::UnknownDevice => "unknown_device",
+            Self::BadSignature => "bad_signature",
+            Self::Conflict => "conflict",
+            Self::Fork => "fork",
+            Self::Gap => "gap",
+            Self::Unreadable => "unreadable",
+            Self::DuplicateTicket => "duplicate_ticket",
+        }
+    }
+}
+
 /// The server's answer for one envelope of a batch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -364,6 +380,15 @@ impl Receipt {
 mod tests {
     use super::*;
     use crate::wire::envelope::PhotoEntry;
+
+    #[test]
+    fn reject_code_names_match_the_wire() {
+        use RejectCode::*;
+        for code in [Malformed, UnknownDevice, BadSignature, Conflict, Fork, Gap, Unreadable, DuplicateTicket] {
+            let wire = serde_json::to_value(code).expect("serialises");
+            assert_eq!(wire.as_str(), Some(code.as_str()));
+        }
+    }
 
     fn header() -> EnvelopeHeader {
         EnvelopeHeader {
