@@ -6,6 +6,7 @@ callbacks, and check the receipts."""
 import os
 import re
 import tempfile
+import threading
 import unittest
 
 from harness import Recorder, Server, config, fill_draft, fm, real_photos
@@ -143,6 +144,36 @@ class OfficerShift(unittest.TestCase):
         self.assertNotIn(b"QZ 7351", self.server.log)
         # Nor did any progress event carry it.
         self.assertFalse(any("QZ" in str(e) for e in events))
+
+    def test_two_threads_capture_on_one_session_while_it_syncs(self):
+        session = self.open_session()
+        session.enrol(self.server.issue_code())
+        code = session.catalogue().offences[1].code
+        images = real_photos()
+        errors, tickets = [], []
+
+        def officer(worker):
+            try:
+                for n in range(3):
+                    image = images[worker + n : worker + n + 1]
+                    draft = fill_draft(fm.CaptureDraft(), f"K-XY {worker + 1}{n}", [code], image, n)
+                    tickets.append(session.capture(draft))
+                    if worker == 0:
+                        session.sync(Recorder())
+            except Exception as e:  # reported below; a thread cannot fail the test itself
+                errors.append(e)
+
+        threads = [threading.Thread(target=officer, args=(w,)) for w in (0, 1)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(errors, [])
+        self.assertEqual(sorted(t.sequence for t in tickets), [1, 2, 3, 4, 5, 6])
+        self.assertEqual(len({t.notice.ticket_number for t in tickets}), 6)
+        summary = session.sync(Recorder())
+        self.assertEqual(summary.unsynced, 0)
+        self.assertEqual([i.sequence for i in session.outbox() if i.synced_at_ms is not None], [1, 2, 3, 4, 5, 6])
 
     def test_the_store_opens_only_with_its_storage_key(self):
         session = self.open_session()
