@@ -88,6 +88,34 @@ pub enum CatalogueError {
     /// Signed, but not a valid catalogue.
     #[error("the catalogue is malformed: {0}")]
     Malformed(String),
+    /// An update from another catalogue family than the one enrolled with.
+    #[error("the offered catalogue {offered} is not an issue of {have}")]
+    OtherFamily {
+        /// The enrolled family.
+        have: String,
+        /// The offered family.
+        offered: String,
+    },
+    /// An update older than the catalogue held (a rollback).
+    #[error("the offered catalogue version {offered} is older than version {have} held")]
+    Older {
+        /// The version held.
+        have: String,
+        /// The version offered.
+        offered: String,
+    },
+}
+
+/// Orders catalogue versions such as `2021-11-09.1`: runs of digits compare as numbers, the
+/// rest as text, so `.10` comes after `.9`.
+pub fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
+    fn parts(v: &str) -> Vec<(u64, &str)> {
+        v.split(|c: char| !c.is_ascii_alphanumeric())
+            .filter(|p| !p.is_empty())
+            .map(|p| (p.parse::<u64>().unwrap_or(u64::MAX), p))
+            .collect()
+    }
+    parts(a).cmp(&parts(b))
 }
 
 impl SignedCatalogue {
@@ -166,6 +194,21 @@ impl Catalogue {
     pub fn currency(&self) -> &str {
         &self.body.currency
     }
+
+    /// Whether `offered` may replace this catalogue: the same family and a newer version
+    /// (`Ok(true)`), the same version (`Ok(false)`), or refused.
+    pub fn accepts_update(&self, offered: &Catalogue) -> Result<bool, CatalogueError> {
+        if offered.id() != self.id() {
+            return Err(CatalogueError::OtherFamily { have: self.id().into(), offered: offered.id().into() });
+        }
+        match compare_versions(offered.version(), self.version()) {
+            std::cmp::Ordering::Greater => Ok(true),
+            std::cmp::Ordering::Equal => Ok(false),
+            std::cmp::Ordering::Less => {
+                Err(CatalogueError::Older { have: self.version().into(), offered: offered.version().into() })
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -224,6 +267,31 @@ mod tests {
         body.offences.push(dup);
         let err = body.sign(&issuer).verify(&issuer.verifying_key()).expect_err("duplicate code");
         assert!(matches!(err, CatalogueError::Malformed(m) if m.contains("twice")));
+    }
+
+    #[test]
+    fn versions_order_numerically_and_updates_never_roll_back() {
+        use std::cmp::Ordering::*;
+        assert_eq!(compare_versions("2021-11-09.10", "2021-11-09.9"), Greater);
+        assert_eq!(compare_versions("2021-11-09.1", "2021-11-09.1"), Equal);
+        assert_eq!(compare_versions("2021-11-09", "2021-11-09.1"), Less);
+        assert_eq!(compare_versions("2024-01-01.1", "2021-11-09.3"), Greater);
+
+        let issuer = SigningKey::make_random();
+        let issue = |id: &str, version: &str| {
+            let mut body = CatalogueBody::german_default();
+            body.catalogue_id = id.into();
+            body.version = version.into();
+            body.sign(&issuer).verify(&issuer.verifying_key()).expect("verifies")
+        };
+        let held = issue("de-bkat", "2021-11-09.2");
+        assert_eq!(held.accepts_update(&issue("de-bkat", "2021-11-09.10")), Ok(true));
+        assert_eq!(held.accepts_update(&issue("de-bkat", "2021-11-09.2")), Ok(false));
+        assert!(matches!(held.accepts_update(&issue("de-bkat", "2021-11-09.1")), Err(CatalogueError::Older { .. })));
+        assert!(matches!(
+            held.accepts_update(&issue("at-stvo", "2030-01-01.1")),
+            Err(CatalogueError::OtherFamily { .. })
+        ));
     }
 
     #[test]

@@ -236,6 +236,7 @@ pub(crate) struct Enrolled {
     catalogue: Catalogue,
     payee: PayeeConfig,
     receipt_key: VerifyingKey,
+    issuer_key: VerifyingKey,
 }
 
 /// A case that was sealed: what to print, and where it sits in the outbox.
@@ -395,6 +396,7 @@ impl DeviceStore {
             catalogue,
             payee: config.payee,
             receipt_key: VerifyingKey(config.receipt_key),
+            issuer_key: VerifyingKey(config.issuer_key),
         }))
     }
 
@@ -452,6 +454,7 @@ impl DeviceStore {
             catalogue,
             payee: enrolment.payee,
             receipt_key: enrolment.receipt_key,
+            issuer_key: enrolment.issuer_key,
         });
         Ok(identity)
     }
@@ -468,6 +471,32 @@ impl DeviceStore {
     /// The verified offence catalogue.
     pub fn catalogue(&self) -> Result<&Catalogue, StoreError> {
         Ok(&self.enrolled()?.catalogue)
+    }
+
+    /// Replaces the catalogue with a newer issue of the same family, signed by the issuer
+    /// pinned at enrolment. Returns whether it changed; the same version changes nothing, and
+    /// an older one (a rollback), another family or a bad signature are refused.
+    pub fn update_catalogue(&mut self, signed: SignedCatalogue) -> Result<bool, StoreError> {
+        let enrolled = self.enrolled()?;
+        let offered = signed.verify(&enrolled.issuer_key)?;
+        if !enrolled.catalogue.accepts_update(&offered)? {
+            return Ok(false);
+        }
+        let config = EnrolmentConfig {
+            enclave_key: enrolled.enclave_key.0,
+            issuer_key: enrolled.issuer_key.0,
+            catalogue: signed,
+            payee: enrolled.payee.clone(),
+            receipt_key: enrolled.receipt_key.0,
+        };
+        let config_json = Zeroizing::new(serde_json::to_vec(&config).expect("enrolment settings serialise"));
+        let sealed = self.storage_key.encrypt(CONFIG_PURPOSE, &config_aad(&enrolled.identity), &config_json);
+        self.conn.execute("UPDATE enrolment SET config_sealed = ?1 WHERE id = 1", [sealed])?;
+        tracing::info!(catalogue = offered.id(), version = offered.version(), "offence catalogue updated");
+        if let Some(e) = self.enrolled.as_mut() {
+            e.catalogue = offered;
+        }
+        Ok(true)
     }
 
     /// The enclave key cases are sealed to (attested at enrolment).

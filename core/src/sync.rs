@@ -308,6 +308,20 @@ fn json<T: for<'de> serde::Deserialize<'de>>(r: &HttpResponse, what: &str) -> Re
     serde_json::from_slice(&r.body).map_err(|e| SyncError::Protocol(format!("{what}: {e}")))
 }
 
+/// One GET without retries (the app asks again when it wants), its JSON answer parsed.
+fn get_once<T: for<'de> serde::Deserialize<'de>>(
+    transport: &dyn Transport,
+    path: &str,
+    what: &str,
+) -> Result<T, SyncError> {
+    match transport.send(Method::Get, path, &[], &[]) {
+        Err(e) => Err(SyncError::Network(e)),
+        Ok(r) if r.status == 200 => json(&r, what),
+        Ok(r) if r.status >= 500 => Err(SyncError::Network(format!("server answered {}", r.status))),
+        Ok(r) => Err(SyncError::Refused(server_message(&r.body))),
+    }
+}
+
 /// Enrols `store` with a one-time code: makes the device key, registers its public half
 /// with the server, checks the answer against the pinned `policy`, and stores it all.
 pub fn enrol(
@@ -342,17 +356,22 @@ pub fn check_attestation(
     policy: &AttestationPolicy,
     now_ms: i64,
 ) -> Result<(), SyncError> {
-    let doc: crate::attestation::AttestationDocument = match transport.send(Method::Get, "/v1/attestation", &[], &[]) {
-        Err(e) => return Err(SyncError::Network(e)),
-        Ok(r) if r.status == 200 => json(&r, "attestation")?,
-        Ok(r) if r.status >= 500 => return Err(SyncError::Network(format!("server answered {}", r.status))),
-        Ok(r) => return Err(SyncError::Refused(server_message(&r.body))),
-    };
+    let doc: crate::attestation::AttestationDocument = get_once(transport, "/v1/attestation", "attestation")?;
     let attested = doc.verify(policy, now_ms).map_err(|e| SyncError::Attestation(e.to_string()))?;
     if attested.public_key != store.enclave_key()? {
         return Err(SyncError::Attestation("it vouches for another enclave key than this device seals to".into()));
     }
     Ok(())
+}
+
+/// Fetches the server's current offence catalogue and adopts it if it is a newer issue signed
+/// by the issuer pinned at enrolment. Returns whether the catalogue changed.
+pub fn refresh_catalogue(store: &mut DeviceStore, transport: &dyn Transport) -> Result<bool, SyncError> {
+    let signed: crate::catalogue::SignedCatalogue = get_once(transport, "/v1/catalogue", "catalogue")?;
+    match store.update_catalogue(signed) {
+        Err(StoreError::Catalogue(e)) => Err(SyncError::Protocol(format!("the server's catalogue was refused: {e}"))),
+        other => Ok(other?),
+    }
 }
 
 /// Uploads everything in the outbox that has no verified receipt yet, oldest first.

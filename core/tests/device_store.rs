@@ -313,3 +313,39 @@ fn altered_enrolment_settings_are_refused_at_open() {
         assert!(matches!(&err, StoreError::Corrupt(m) if m.contains("altered")), "{sql}: {err:?}");
     }
 }
+
+#[test]
+fn a_newer_catalogue_from_the_pinned_issuer_replaces_the_old_one_and_nothing_else_does() {
+    let dir = TempDir::new("catalogue-update");
+    let db = dir.path().join("device.sqlite3");
+    let mut e = enrolled_store(&db);
+    let issue = |version: &str, amount: u64, issuer: &SigningKey| {
+        let mut body = CatalogueBody::german_default();
+        body.version = version.into();
+        body.offences.iter_mut().filter(|o| o.code == "141312").for_each(|o| o.amount_cents = amount);
+        body.sign(issuer)
+    };
+    let held = e.store.catalogue().expect("enrolled").version().to_owned();
+    assert!(!e.store.update_catalogue(issue(&held, 2500, &e.issuer)).expect("same version"));
+    let refusals = [issue("2099-01-01.1", 9900, &SigningKey::make_random()), issue("2000-01-01.1", 100, &e.issuer), {
+        let mut body = CatalogueBody::german_default();
+        body.catalogue_id = "at-stvo".into();
+        body.version = "2099-01-01.1".into();
+        body.sign(&e.issuer)
+    }];
+    for (signed, expected) in refusals.into_iter().zip(["BadSignature", "Older", "OtherFamily"]) {
+        match e.store.update_catalogue(signed) {
+            Err(StoreError::Catalogue(c)) => assert!(format!("{c:?}").starts_with(expected), "{c:?}"),
+            other => panic!("expected a refused catalogue ({expected}), got {other:?}"),
+        }
+    }
+    assert_eq!(e.store.catalogue().expect("enrolled").version(), held);
+
+    assert!(e.store.update_catalogue(issue("2099-01-01.1", 3000, &e.issuer)).expect("newer"));
+    let sealed = e.store.capture(draft(&e.store, 0, "M-AB 123")).expect("captures under the new issue");
+    drop(e.store);
+    let store = DeviceStore::open(&db, StorageKey::from_bytes(STORAGE_KEY)).expect("reopens");
+    let cat = store.catalogue().expect("enrolled");
+    assert_eq!((cat.version(), cat.get("141312").map(|o| o.amount_cents)), ("2099-01-01.1", Some(3000)));
+    assert!(sealed.notice.offences.iter().all(|o| cat.get(&o.code).map(|c| c.amount_cents) == Some(o.amount_cents)));
+}

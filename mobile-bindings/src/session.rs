@@ -193,6 +193,14 @@ impl OfficerSession {
         Ok(CatalogueInfo::from(lock(&self.store).catalogue()?))
     }
 
+    /// Fetches the server's offence catalogue and adopts it if it is a newer issue signed by
+    /// the issuer pinned at enrolment (an older one is refused). Returns the catalogue now held.
+    pub fn refresh_catalogue(&self) -> Result<CatalogueInfo, FieldsealError> {
+        let mut store = lock(&self.store);
+        sync::refresh_catalogue(&mut store, self.transport.as_ref())?;
+        Ok(CatalogueInfo::from(store.catalogue()?))
+    }
+
     /// Checks a draft against the catalogue rules without sealing it; returns the total.
     pub fn validate(&self, draft: Arc<CaptureDraft>) -> Result<DraftTotals, FieldsealError> {
         let case = lock(&draft.state).to_case()?;

@@ -39,6 +39,8 @@ class OfficerShift(unittest.TestCase):
         self.assertEqual(session.device(), device)
 
         catalogue = session.catalogue()
+        # At the start of the shift the app asks for a newer catalogue; the server has the same.
+        self.assertEqual(session.refresh_catalogue(), catalogue)
         self.assertEqual(catalogue.currency, "EUR")
         self.assertGreater(len(catalogue.offences), 20)
         by_code = {o.code: o for o in catalogue.offences}
@@ -47,6 +49,9 @@ class OfficerShift(unittest.TestCase):
 
         # The network goes: the server is down for the whole capture.
         self.server.stop()
+        with self.assertRaises(fm.FieldsealError.Offline):
+            session.refresh_catalogue()
+        self.assertEqual(session.catalogue(), catalogue, "the catalogue stays usable offline")
         cases = [
             ([with_photo.code], photos[0:2]),
             ([others[0].code, others[1].code], photos[2:4]),
