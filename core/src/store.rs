@@ -583,6 +583,12 @@ impl DeviceStore {
         self.seal_inner(&draft, Some(id))
     }
 
+    /// Seals stored draft `id` as edited in memory (`draft`), and deletes the stored copy, in
+    /// one transaction: the edits are not written to the draft table first.
+    pub fn seal_edited_draft(&mut self, id: i64, draft: &CaseDraft) -> Result<SealedTicket, StoreError> {
+        self.seal_inner(draft, Some(id))
+    }
+
     /// Seals a draft that was never stored.
     pub fn capture(&mut self, draft: CaseDraft) -> Result<SealedTicket, StoreError> {
         self.seal_inner(&draft, None)

@@ -349,3 +349,21 @@ fn a_newer_catalogue_from_the_pinned_issuer_replaces_the_old_one_and_nothing_els
     assert_eq!((cat.version(), cat.get("141312").map(|o| o.amount_cents)), ("2099-01-01.1", Some(3000)));
     assert!(sealed.notice.offences.iter().all(|o| cat.get(&o.code).map(|c| c.amount_cents) == Some(o.amount_cents)));
 }
+
+#[test]
+fn an_edited_stored_draft_is_sealed_as_edited_and_removed_at_once() {
+    let dir = TempDir::new("edited-draft");
+    let db = dir.path().join("device.sqlite3");
+    let mut e = enrolled_store(&db);
+    let id = e.store.save_draft(&draft(&e.store, 1, "M-AB 123")).expect("saved");
+    let mut edited = e.store.load_draft(id).expect("loads");
+    edited.notes = "nachgetragen".into();
+    let sealed = e.store.seal_edited_draft(id, &edited).expect("seals");
+    assert!(e.store.draft_ids().expect("lists").is_empty());
+    assert!(matches!(e.store.seal_edited_draft(id, &edited), Err(StoreError::NoSuchDraft(_))));
+    let bytes = e.store.envelope(&sealed.envelope_id).expect("stored");
+    let device = e.store.identity().expect("enrolled").verifying_key;
+    let opened = seal::open(&bytes, &device, &e.enclave).expect("opens");
+    assert_eq!(CaseRecord::from_bytes(&opened.record, &opened.header).expect("record").notes, "nachgetragen");
+    assert_eq!(e.store.outbox().expect("lists").len(), 1);
+}

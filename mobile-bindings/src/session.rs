@@ -220,11 +220,7 @@ impl OfficerSession {
         let case = state.to_case()?;
         let mut store = lock(&self.store);
         let sealed = match state.stored_id {
-            Some(id) => {
-                store.update_draft(id, &case)?;
-                drop(case);
-                store.seal_draft(id)?
-            }
+            Some(id) => store.seal_edited_draft(id, &case)?,
             None => store.capture(case)?,
         };
         state.mark_sealed(sealed.notice.ticket_number.grouped());
