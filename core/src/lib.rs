@@ -7,6 +7,7 @@ pub mod demo;
 pub mod domain;
 mod hazmat;
 pub mod notice;
+pub mod objection;
 pub mod photo;
 pub mod seal;
 pub mod store;

@@ -54,6 +54,11 @@ impl EnclaveSecretKey {
         out
     }
     /// The matching public key.
+    /// The HPKE private key, for the other compositions in this crate.
+    pub(crate) fn hpke_key(&self) -> &<Kem as hpke::Kem>::PrivateKey {
+        &self.0
+    }
+
     pub fn public_key(&self) -> EnclavePublicKey {
         let pk = Kem::sk_to_pk(&self.0);
         EnclavePublicKey(pk.to_bytes().into())
