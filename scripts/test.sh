@@ -33,6 +33,9 @@ if [ -z "${FIELDSEAL_TEST_PG:-}" ]; then
 fi
 echo "using $FIELDSEAL_TEST_PG"
 
+step "headless Chromium and chromedriver for the web-page tests (installed if missing)"
+bash scripts/browser.sh
+
 step "tests: cargo test --workspace"
 cargo test --workspace --locked
 

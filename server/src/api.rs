@@ -72,9 +72,9 @@ impl From<crate::db::DbError> for ApiError {
 
 type Shared = State<Arc<Relay>>;
 
-/// The API router over a relay.
-pub fn app(relay: Arc<Relay>) -> Router {
-    Router::new()
+/// The API router over a relay, with the citizen pages merged in.
+pub fn app(relay: Arc<Relay>, pages: Router) -> Router {
+    let api = Router::new()
         .route("/health", get(health))
         .route("/v1/enrol", post(enrol).layer(DefaultBodyLimit::max(MAX_JSON_BODY)))
         .route("/v1/attestation", get(attestation))
@@ -85,9 +85,10 @@ pub fn app(relay: Arc<Relay>) -> Router {
             get(blob_status).put(put_blob).layer(DefaultBodyLimit::max(MAX_BLOB_CHUNK)),
         )
         .route("/v1/receipts/{envelope_id}", get(receipt))
+        .with_state(relay);
+    api.merge(pages)
         .layer(axum::middleware::from_fn(refuse_announced_oversize))
         .layer(axum::middleware::from_fn(log_request))
-        .with_state(relay)
 }
 
 /// Refuses a body whose announced length is over the largest any route takes, before a byte

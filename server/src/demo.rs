@@ -106,6 +106,8 @@ pub fn run(opts: &DemoOptions) -> Result<(), DemoError> {
         database_url: opts.database_url.clone(),
         enclave_socket: None,
         enclave_bin: None,
+        public_url: None,
+        cookie_secure: None,
     };
     print!("  [1/5] starting enclave and server … ");
     flush();

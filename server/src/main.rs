@@ -52,6 +52,12 @@ enum Command {
         /// The enclave program (default: fieldseal-enclave next to this program).
         #[arg(long, env = "FIELDSEAL_ENCLAVE_BIN")]
         enclave_bin: Option<PathBuf>,
+        /// The address citizens reach the portal at, e.g. https://bussgeld.example (default: this server's own address).
+        #[arg(long, env = "FIELDSEAL_PUBLIC_URL")]
+        public_url: Option<String>,
+        /// Mark the portal's session cookie Secure (default: yes, unless the public address is plain http on loopback).
+        #[arg(long, env = "FIELDSEAL_COOKIE_SECURE")]
+        cookie_secure: Option<bool>,
     },
     /// Administration: enrolment codes and devices.
     Admin {
@@ -104,10 +110,18 @@ fn main() -> ExitCode {
             demo::run(&demo::DemoOptions { data, tickets, plate, exit, port, database_url: database_url() })
                 .map_err(|e| e.to_string())
         }
-        Command::Serve { data, port, bind, enclave_socket, enclave_bin } => {
+        Command::Serve { data, port, bind, enclave_socket, enclave_bin, public_url, cookie_secure } => {
             init_logging("info");
-            let opts =
-                serve::ServeOptions { data, bind, port, database_url: database_url(), enclave_socket, enclave_bin };
+            let opts = serve::ServeOptions {
+                data,
+                bind,
+                port,
+                database_url: database_url(),
+                enclave_socket,
+                enclave_bin,
+                public_url,
+                cookie_secure,
+            };
             runtime().and_then(|rt| {
                 rt.block_on(async {
                     let server = serve::start(&opts).await.map_err(|e| e.to_string())?;

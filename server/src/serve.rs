@@ -29,6 +29,10 @@ pub struct ServeOptions {
     pub enclave_socket: Option<PathBuf>,
     /// The enclave executable (default: `fieldseal-enclave` next to this program).
     pub enclave_bin: Option<PathBuf>,
+    /// The portal's public address (default: `http://` this server's address).
+    pub public_url: Option<String>,
+    /// Mark the session cookie `Secure` (default: unless the public address is plain-http loopback).
+    pub cookie_secure: Option<bool>,
 }
 
 /// Why the server did not start, each with what to do.
@@ -58,6 +62,9 @@ pub enum ServeError {
     /// A settings file.
     #[error(transparent)]
     Settings(#[from] SettingsError),
+    /// The payment provider settings.
+    #[error("{0}")]
+    Payments(String),
 }
 
 /// A running server.
@@ -188,7 +195,24 @@ pub async fn start(opts: &ServeOptions) -> Result<Server, ServeError> {
     let relay = Arc::new(Relay::new(db, Arc::new(blobs), enclave, issued, settings::receipt_key(&data)?));
 
     let (tx, rx) = oneshot::channel::<()>();
-    let app = crate::api::app(Arc::clone(&relay));
+    let provider =
+        fieldseal_portal::pay::load(&data.join("payments.json")).map_err(|e| ServeError::Payments(e.to_string()))?;
+    let public_url = opts.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+    let cookie_secure = opts.cookie_secure.unwrap_or(public_url.starts_with("https://") || !addr.ip().is_loopback());
+    if provider.is_none() {
+        tracing::info!("no payments.json in the data folder: online card payment is off (bank transfer only)");
+    }
+    let portal = fieldseal_portal::Portal::new(
+        Arc::new(crate::portal::ServerPortal::new(Arc::clone(&relay))),
+        provider,
+        fieldseal_portal::PortalConfig {
+            secure_cookies: cookie_secure,
+            public_base_url: public_url,
+            ..Default::default()
+        },
+    );
+    let app = crate::api::app(Arc::clone(&relay), fieldseal_portal::router(portal))
+        .into_make_service_with_connect_info::<SocketAddr>();
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async {

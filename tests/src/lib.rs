@@ -5,6 +5,7 @@
 //!
 //! The binaries must be built first: `cargo build --workspace --bins` (the test script does).
 
+pub mod browser;
 use std::io::{BufRead as _, BufReader, Read as _, Seek as _};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -124,8 +125,13 @@ pub struct Server {
 impl Server {
     /// Starts `fieldseal serve` on a free port and waits until it listens.
     pub fn start(data: &Path, backend: &Backend) -> Self {
+        Self::start_on(data, backend, 0)
+    }
+
+    /// Starts `fieldseal serve` on `port` (0: any free port) and waits until it listens.
+    pub fn start_on(data: &Path, backend: &Backend, port: u16) -> Self {
         let mut cmd = Command::new(bin("fieldseal"));
-        cmd.args(["serve", "--port", "0", "--data"]).arg(data).env("RUST_LOG", "info");
+        cmd.args(["serve", "--port", &port.to_string(), "--data"]).arg(data).env("RUST_LOG", "info");
         match backend.url() {
             Some(u) => cmd.env("DATABASE_URL", u),
             None => cmd.env_remove("DATABASE_URL"),
@@ -191,6 +197,123 @@ impl Server {
 }
 
 impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A free loopback port (free when asked; a process started right after takes it).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port()
+}
+
+/// The current time in Unix milliseconds.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_millis() as i64
+}
+
+/// An officer's phone: the core's device store in a temp folder, enrolled with a server.
+pub struct Phone {
+    _dir: TempDir,
+    /// The device store.
+    pub store: fieldseal_core::store::DeviceStore,
+}
+
+impl Phone {
+    /// A new phone enrolled with `server` through a code from `fieldseal admin`.
+    pub fn enrolled(server: &Server, data: &Path, backend: &Backend) -> Self {
+        use fieldseal_core::store::{DeviceStore, StorageKey};
+        let dir = TempDir::new("phone");
+        let mut store = DeviceStore::open(&dir.0.join("device.sqlite3"), StorageKey::make_random()).expect("opens");
+        let code = issue_code(data, backend);
+        fieldseal_core::sync::enrol(&mut store, &server.transport(), &code, &policy_for(data), now_ms())
+            .expect("enrols");
+        Self { _dir: dir, store }
+    }
+
+    /// Captures `n` tickets offline for `plate`, two generated photos each; returns their notices.
+    pub fn capture(&mut self, n: u64, plate: &str) -> Vec<fieldseal_core::notice::Notice> {
+        use fieldseal_core::demo::{demo_draft, street_photo};
+        (0..n)
+            .map(|i| {
+                let photos = [street_photo(i * 2 + 1, 480, 360), street_photo(i * 2 + 2, 360, 480)];
+                let draft =
+                    demo_draft(self.store.catalogue().expect("catalogue"), i, plate, &photos, now_ms()).expect("draft");
+                self.store.capture(draft).expect("sealed offline").notice
+            })
+            .collect()
+    }
+
+    /// Envelopes still waiting for a receipt.
+    pub fn unsynced(&self) -> usize {
+        self.store.unsynced().expect("outbox").len()
+    }
+}
+
+/// A running `fieldseal-paysandbox` (the sandbox card-payment provider).
+pub struct PaySandbox {
+    child: Child,
+    /// Its base URL.
+    pub url: String,
+    /// Its API key.
+    pub api_key: String,
+    /// Its webhook signing secret.
+    pub webhook_secret: String,
+}
+
+impl PaySandbox {
+    /// Starts the sandbox posting webhooks to `webhook_url` after `delay_ms`.
+    pub fn start(webhook_url: &str, delay_ms: u64) -> Self {
+        let api_key = format!("sk_test_{}", fieldseal_core::wire::envelope::Id16::make_random().to_hex());
+        let webhook_secret = format!("whsec_{}", fieldseal_core::wire::envelope::Id16::make_random().to_hex());
+        let mut child = Command::new(bin("fieldseal-paysandbox"))
+            .args(["--port", "0", "--api-key", &api_key, "--webhook-secret", &webhook_secret])
+            .args(["--webhook-url", webhook_url, "--webhook-delay-ms", &delay_ms.to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("fieldseal-paysandbox starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let url = loop {
+            match lines.next() {
+                Some(Ok(line)) => {
+                    if let Some(u) = line.strip_prefix("fieldseal-paysandbox listening on ") {
+                        break u.trim().to_owned();
+                    }
+                }
+                _ => panic!("fieldseal-paysandbox did not start"),
+            }
+        };
+        Self { child, url, api_key, webhook_secret }
+    }
+
+    /// The `payments.json` a server's data folder needs to use this sandbox.
+    pub fn write_config(&self, data: &Path) {
+        let config = serde_json::json!({
+            "provider": "sandbox",
+            "api_base": self.url,
+            "api_key": self.api_key,
+            "webhook_secret": self.webhook_secret,
+        });
+        std::fs::write(data.join("payments.json"), config.to_string()).expect("writes payments.json");
+    }
+
+    /// Every charge the sandbox has made.
+    pub fn charges(&self) -> Vec<serde_json::Value> {
+        let body: serde_json::Value = ureq::get(&format!("{}/v1/charges", self.url))
+            .header("authorization", &format!("Bearer {}", self.api_key))
+            .call()
+            .expect("charges answer")
+            .body_mut()
+            .read_json()
+            .expect("JSON");
+        body["data"].as_array().cloned().expect("a list of charges")
+    }
+}
+
+impl Drop for PaySandbox {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

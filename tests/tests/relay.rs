@@ -5,16 +5,15 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use fieldseal_core::demo::{demo_draft, sealed_case, street_photo};
+use fieldseal_core::demo::sealed_case;
 use fieldseal_core::seal::{SealedCase, SigningKey};
-use fieldseal_core::store::{DeviceStore, StorageKey};
 use fieldseal_core::sync::{self, HttpTransport, Method, SyncError, SyncEvent, SyncOptions, Transport as _};
 use fieldseal_core::wire::envelope::Id16;
 use fieldseal_core::wire::relay::{
     BlobStatus, EnrolRequest, Enrolment, EnvelopeResult, Outcome, RejectCode, SyncResponse, encode_batch,
 };
 use fieldseal_server::db::Db;
-use fieldseal_tests::{Backend, Server, TempDir, block_on, issue_code, policy_for};
+use fieldseal_tests::{Backend, Phone, Server, TempDir, block_on, issue_code, now_ms, policy_for};
 
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {$(
@@ -37,44 +36,12 @@ on_both_backends!(
     canary_plate_is_nowhere_on_the_server
 );
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_millis() as i64
-}
-
 fn quick() -> SyncOptions {
     SyncOptions {
         max_attempts: 3,
         base_delay: Duration::from_millis(5),
         max_delay: Duration::from_millis(40),
         ..SyncOptions::default()
-    }
-}
-
-struct Phone {
-    _dir: TempDir,
-    store: DeviceStore,
-}
-
-impl Phone {
-    fn enrolled(server: &Server, data: &Path, backend: &Backend) -> Self {
-        let dir = TempDir::new("phone");
-        let mut store = DeviceStore::open(&dir.0.join("device.sqlite3"), StorageKey::make_random()).expect("opens");
-        let code = issue_code(data, backend);
-        sync::enrol(&mut store, &server.transport(), &code, &policy_for(data), now_ms()).expect("enrols");
-        Self { _dir: dir, store }
-    }
-
-    fn capture(&mut self, n: u64, plate: &str) {
-        for i in 0..n {
-            let photos = [street_photo(i * 2 + 1, 480, 360), street_photo(i * 2 + 2, 360, 480)];
-            let draft =
-                demo_draft(self.store.catalogue().expect("catalogue"), i, plate, &photos, now_ms()).expect("draft");
-            self.store.capture(draft).expect("sealed offline");
-        }
-    }
-
-    fn unsynced(&self) -> usize {
-        self.store.unsynced().expect("outbox").len()
     }
 }
 

@@ -1,0 +1,395 @@
+//! The citizen portal in a real headless Chromium, against the real `fieldseal serve` (with its
+//! enclave child) and the real `fieldseal-paysandbox` provider process, with cases captured
+//! and synced by a phone. Screenshots of each step go to `target/test-artefacts/`.
+
+use std::path::Path;
+
+use fieldseal_core::notice::{EpcTransfer, Notice};
+use fieldseal_core::sync::{self, SyncOptions};
+use fieldseal_portal::pay::webhook;
+use fieldseal_portal::sandbox::wire::SIGNATURE_HEADER;
+use fieldseal_tests::browser::{Browser, decode_qr};
+use fieldseal_tests::{Backend, PaySandbox, Phone, Server, TempDir, free_port, now_ms};
+
+const CANARY_PLATE: &str = "B-QZ 4711";
+/// The plate as the core normalises it.
+const CANARY_PLATE_NORMALISED: &str = "B QZ 4711";
+const CANARY_STATEMENT: &str = "Canary-Widerspruch-9f3e: I was loading goods for the bakery.";
+
+struct World {
+    data: TempDir,
+    server: Server,
+    sandbox: PaySandbox,
+    notices: Vec<Notice>,
+    _phone: Phone,
+}
+
+/// Server + enclave + sandbox provider, and two synced tickets.
+fn world(backend: &Backend, webhook_delay_ms: u64) -> World {
+    let data = TempDir::new("portal");
+    let port = free_port();
+    let sandbox = PaySandbox::start(&format!("http://127.0.0.1:{port}/pay/webhook/sandbox"), webhook_delay_ms);
+    sandbox.write_config(&data.0);
+    let server = Server::start_on(&data.0, backend, port);
+    let mut phone = Phone::enrolled(&server, &data.0, backend);
+    let notices = phone.capture(2, CANARY_PLATE);
+    sync::sync_outbox(&mut phone.store, &server.transport(), &SyncOptions::default(), &mut |_| {}).expect("syncs");
+    assert_eq!(phone.unsynced(), 0);
+    World { data, server, sandbox, notices, _phone: phone }
+}
+
+fn sign_in(b: &mut Browser, url: &str, notice: &Notice) {
+    b.goto(&format!("{url}/")).expect("start page");
+    b.type_into("#ticket", &notice.ticket_number.grouped()).expect("ticket");
+    b.type_into("#code", &notice.access_code.grouped().to_lowercase()).expect("code");
+    b.click("#open-case").expect("submit");
+    b.wait_for("#status").expect("the case page");
+}
+
+#[test]
+fn citizen_finds_checks_pays_and_objects_in_chromium() {
+    let w = world(&Backend::sqlite(), 1500);
+    let url = w.server.url.clone();
+    let (first, second) = (&w.notices[0], &w.notices[1]);
+    let mut b = Browser::start("portal-citizen", 1024, 900).expect("headless Chromium");
+
+    // German first (the browser asks for English; the switch is tested below).
+    b.goto(&format!("{url}/lang/de?next=/")).expect("German");
+    assert_eq!(b.eval("return document.documentElement.lang").expect("lang"), "de");
+
+    // The notice's QR link: genuine, ticket filled in, nothing asked yet.
+    assert!(first.portal_url.starts_with(&url), "the notice links to this portal: {}", first.portal_url);
+    b.goto(&first.portal_url).expect("notice link");
+    assert!(b.attr("#notice-check", "class").expect("class").unwrap_or_default().contains("ok"));
+    assert_eq!(b.value("#ticket").expect("value").as_deref(), Some(first.ticket_number.grouped().as_str()));
+    b.screenshot("notice-genuine").expect("shot");
+
+    // A forged notice (signature of another ticket) is called out.
+    let forged =
+        format!("{url}/n/{}?s={}", first.ticket_number.digits(), second.portal_url.rsplit_once("?s=").expect("sig").1);
+    b.goto(&forged).expect("forged link");
+    assert!(b.attr("#notice-check", "class").expect("class").unwrap_or_default().contains("error"));
+    assert_eq!(b.value("#ticket").expect("value").as_deref(), Some(""), "a forged notice's ticket is not offered");
+    b.screenshot("notice-forged").expect("shot");
+
+    // Keyboard only: skip link, language, ticket, code, button.
+    b.goto(&format!("{url}/")).expect("start");
+    let mut order = Vec::new();
+    for _ in 0..5 {
+        b.press_tab().expect("tab");
+        order.push(b.focused_element_id().expect("focus"));
+    }
+    assert_eq!(order, ["", "lang-switch", "ticket", "code", "open-case"], "focus order");
+    assert_eq!(b.eval("return document.activeElement.previousElementSibling === null || true").expect("js"), true);
+
+    // Wrong code: a clear error, which does not say which part was wrong.
+    b.type_into("#ticket", &first.ticket_number.grouped()).expect("ticket");
+    b.type_into("#code", "ABCD-EFGH-JKMN").expect("code");
+    b.click("#open-case").expect("submit");
+    b.wait_for("#flash").expect("an error");
+    assert_eq!(b.attr("#flash", "role").expect("role").as_deref(), Some("alert"));
+    let error = b.text("#flash").expect("text");
+    assert!(error.contains("passen zu keinem Fall") || error.contains("do not match"), "{error}");
+    b.screenshot("wrong-code").expect("shot");
+
+    // The right code: the case with its photos, rendered.
+    sign_in(&mut b, &url, first);
+    let vehicle = b.text("#vehicle").expect("vehicle");
+    assert!(vehicle.replace([' ', '-'], "").contains("BQZ4711"), "the citizen sees their own plate: {vehicle}");
+    let widths = b.eval("return [...document.querySelectorAll('img.evidence')].map(i => i.naturalWidth)").expect("js");
+    let widths: Vec<u64> = widths.as_array().expect("array").iter().filter_map(serde_json::Value::as_u64).collect();
+    assert_eq!(widths.len(), 2, "two photos");
+    assert!(widths.iter().all(|w| *w > 0), "photos rendered: {widths:?}");
+    assert_eq!(b.eval("return document.documentElement.lang").expect("lang"), "de");
+    b.screenshot("case-de").expect("shot");
+
+    // Language switch.
+    b.click("#lang-switch").expect("switch");
+    b.wait_for("html[lang=en]").expect("English");
+    assert!(b.text("h1").expect("h1").starts_with("Your case"));
+    b.screenshot("case-en").expect("shot");
+
+    // Bank transfer: the QR image decodes back to the EPC payload.
+    b.click("#pay-transfer").expect("transfer");
+    b.wait_for("#epc-qr").expect("QR page");
+    b.eval("return document.getElementById('epc-qr').decode().then(() => true)").expect("image loaded");
+    let shown = b.eval("return document.getElementById('epc-payload').textContent").expect("payload");
+    let decoded = decode_qr(&b.element_png("#epc-qr").expect("QR png")).expect("a QR code");
+    assert_eq!(decoded, shown.as_str().expect("text"));
+    let transfer = EpcTransfer::from_payload(&decoded).expect("an EPC payload");
+    assert_eq!(transfer.amount_cents, Some(first.total_cents));
+    assert_eq!(transfer.remittance, first.ticket_number.grouped());
+    assert_eq!(transfer.iban, first.iban);
+    b.screenshot("bank-transfer").expect("shot");
+
+    // Pay by card through the sandbox provider; a second submit (double click / back) charges once.
+    b.goto(&format!("{url}/case")).expect("case");
+    b.click("#pay-online").expect("pay online");
+    b.wait_for("input[name=card]").expect("the provider's page");
+    let provider_page = b.current_url().expect("url");
+    assert!(provider_page.starts_with(&w.sandbox.url), "{provider_page}");
+    b.screenshot("provider-page").expect("shot");
+    b.type_into("input[name=card]", "4242 4242 4242 4242").expect("card");
+    b.submit_form("form").expect("pay");
+    b.wait_for("#status.paid").expect("paid after the redirect");
+    b.screenshot("paid").expect("shot");
+    b.goto(&provider_page).expect("back to the provider page");
+    if b.exists("input[name=card]").expect("exists") {
+        b.type_into("input[name=card]", "4242 4242 4242 4242").expect("card");
+        b.submit_form("form").expect("pay again");
+        b.wait_for("#status").expect("back on the case");
+    }
+    std::thread::sleep(std::time::Duration::from_millis(2500)); // the delayed webhook arrives after the redirect
+    assert_eq!(w.sandbox.charges().len(), 1, "charged exactly once");
+
+    // Receipt.
+    b.goto(&format!("{url}/case")).expect("case");
+    b.click("#receipt").expect("receipt");
+    b.wait_for(".receipt").expect("receipt page");
+    assert_eq!(b.text("#receipt-ticket").expect("ticket"), first.ticket_number.grouped());
+    let rows = b.eval("return document.querySelectorAll('tr.payment').length").expect("rows");
+    assert_eq!(rows.as_u64(), Some(1), "one payment, after redirect and webhook");
+    b.screenshot("receipt").expect("shot");
+
+    // Objection with a photo: sealed, and the case says it was received.
+    b.goto(&format!("{url}/case/objection")).expect("objection form");
+    b.type_into("#statement", CANARY_STATEMENT).expect("statement");
+    let photo = w.data.0.join("objection.jpg");
+    std::fs::write(&photo, fieldseal_core::demo::street_photo(99, 640, 480)).expect("photo file");
+    b.attach_file("#photo", &photo).expect("attach");
+    b.screenshot("objection-form").expect("shot");
+    b.click("#send-objection").expect("send");
+    b.wait_for("#objection-status").expect("objection shown");
+    b.screenshot("objection-received").expect("shot");
+
+    // The second ticket is not reachable from this session.
+    let page = b.eval("return document.body.innerText").expect("text");
+    assert!(!page.as_str().unwrap_or_default().contains(&second.ticket_number.grouped()));
+    for path in ["/case", "/case/receipt", "/case/transfer"] {
+        b.goto(&format!("{url}{path}?ticket={}", second.ticket_number.digits())).expect("page");
+        let text = b.eval("return document.body.innerText").expect("text");
+        assert!(!text.as_str().unwrap_or_default().contains(&second.ticket_number.grouped()), "{path}");
+    }
+
+    // End the session: back to the start, and the case is gone.
+    b.goto(&format!("{url}/case")).expect("case");
+    // On a 360-px phone: nothing wider than the screen.
+    b.set_window(360, 740).expect("phone size");
+    let overflow =
+        b.eval("return document.documentElement.scrollWidth - document.documentElement.clientWidth").expect("js");
+    assert_eq!(overflow.as_i64(), Some(0), "no horizontal scrolling at 360 px");
+    b.screenshot("case-360px").expect("shot");
+
+    b.click("#end-session").expect("end");
+    b.wait_for("#login").expect("start page");
+    b.screenshot("session-ended").expect("shot");
+    b.goto(&format!("{url}/case")).expect("case again");
+    assert!(b.exists("#login").expect("login"), "the case needs the code again");
+
+    // Nothing personal reached the server's files or log.
+    assert_nothing_personal(&w.data.0, &w.server.log_text());
+}
+
+fn assert_nothing_personal(data: &Path, log: &str) {
+    let needles: [&[u8]; 4] =
+        [CANARY_PLATE.as_bytes(), CANARY_PLATE_NORMALISED.as_bytes(), b"BQZ4711", b"Canary-Widerspruch"];
+    for entry in walk(data) {
+        if entry.extension().is_some_and(|e| e == "jpg") {
+            continue; // the test's own upload file
+        }
+        let bytes = std::fs::read(&entry).expect("reads");
+        for n in needles {
+            assert!(!bytes.windows(n.len()).any(|w| w == n), "{} holds personal data", entry.display());
+        }
+    }
+    for n in needles {
+        assert!(!log.contains(std::str::from_utf8(n).expect("utf-8")), "the log holds personal data");
+    }
+    assert!(log.contains("objection received and sealed"), "the log was captured");
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).expect("lists").flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else if p.is_file() {
+            out.push(p);
+        }
+    }
+    out
+}
+
+mod webhooks {
+    #[test]
+    fn sqlite() {
+        super::each_payment_counts_once(&fieldseal_tests::Backend::sqlite());
+    }
+    #[test]
+    fn postgres() {
+        super::each_payment_counts_once(&fieldseal_tests::Backend::postgres());
+    }
+}
+
+/// A browser-less client: keeps the session cookie itself and never follows redirects.
+struct Client {
+    agent: ureq::Agent,
+    cookie: String,
+}
+
+impl Client {
+    fn new() -> Self {
+        let agent = ureq::Agent::config_builder().max_redirects(0).http_status_as_error(false).build().new_agent();
+        Self { agent, cookie: String::new() }
+    }
+
+    fn keep_cookie(&mut self, res: &ureq::http::Response<ureq::Body>) {
+        if let Some(c) = res.headers().get("set-cookie").and_then(|v| v.to_str().ok()) {
+            self.cookie = c.split(';').next().unwrap_or_default().to_owned();
+        }
+    }
+
+    /// GET: status, `Location`, body.
+    fn get(&mut self, url: &str) -> (u16, String, String) {
+        let mut res = self.agent.get(url).header("cookie", &self.cookie).call().expect("answers");
+        self.keep_cookie(&res);
+        let location = header(&res, "location");
+        (res.status().as_u16(), location, res.body_mut().read_to_string().expect("body"))
+    }
+
+    /// POST a form: status and `Location`.
+    fn post(&mut self, url: &str, form: &[(&str, &str)]) -> (u16, String) {
+        let res = self.agent.post(url).header("cookie", &self.cookie).send_form(form.iter().copied()).expect("answers");
+        self.keep_cookie(&res);
+        (res.status().as_u16(), header(&res, "location"))
+    }
+}
+
+fn header(res: &ureq::http::Response<ureq::Body>, name: &str) -> String {
+    res.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
+}
+
+fn csrf_of(html: &str) -> String {
+    let start = html.find("name=\"csrf\" value=\"").expect("a form with a CSRF token") + 19;
+    html[start..].split('"').next().expect("token").to_owned()
+}
+
+fn post_webhook(url: &str, secret: &str, body: &serde_json::Value, t: i64) -> u16 {
+    let body = body.to_string();
+    let signature = webhook::sign(secret.as_bytes(), t, body.as_bytes());
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .new_agent()
+        .post(&format!("{url}/pay/webhook/sandbox"))
+        .header(SIGNATURE_HEADER, &signature)
+        .header("content-type", "application/json")
+        .send(body.as_bytes())
+        .expect("answers")
+        .status()
+        .as_u16()
+}
+
+fn event(session_id: &str, reference: &str, amount_cents: u64) -> serde_json::Value {
+    serde_json::json!({
+        "id": format!("evt_{}", fieldseal_core::wire::envelope::Id16::make_random().to_hex()),
+        "type": "checkout.session.completed",
+        "data": {"session_id": session_id, "reference": reference, "amount_cents": amount_cents,
+                 "currency": "EUR", "paid_at_ms": now_ms()},
+    })
+}
+
+/// Double clicks, a webhook before the redirect, replayed, forged, stale and mismatched webhooks:
+/// one charge, one payment.
+fn each_payment_counts_once(backend: &Backend) {
+    let w = world(backend, 0);
+    let url = w.server.url.clone();
+    let (first, second) = (&w.notices[0], &w.notices[1]);
+    let mut c = Client::new();
+    let (_, _, start) = c.get(&format!("{url}/"));
+    let ticket = first.ticket_number.grouped();
+    let code = first.access_code.grouped();
+    let (status, location) =
+        c.post(&format!("{url}/login"), &[("csrf", &csrf_of(&start)), ("ticket", &ticket), ("code", &code)]);
+    assert_eq!((status, location.as_str()), (303, "/case"));
+    let (status, _, case) = c.get(&format!("{url}/case"));
+    assert_eq!(status, 200);
+    let csrf = csrf_of(&case);
+
+    // A form without the session's CSRF token starts nothing.
+    let (status, location) = c.post(&format!("{url}/pay/start"), &[("csrf", "forged")]);
+    assert_eq!((status, location.as_str()), (303, "/case"));
+    assert!(w.sandbox.charges().is_empty());
+
+    // Double click: the same checkout twice.
+    let (_, checkout) = c.post(&format!("{url}/pay/start"), &[("csrf", &csrf)]);
+    let (_, again) = c.post(&format!("{url}/pay/start"), &[("csrf", &csrf)]);
+    assert!(checkout.starts_with(&w.sandbox.url), "to the provider: {checkout}");
+    assert_eq!(checkout, again, "a double click reuses the open checkout");
+    let session_id = checkout.rsplit('/').next().expect("id").to_owned();
+    let digits = first.ticket_number.digits().to_owned();
+
+    // Forged (wrong secret) and stale webhooks are refused before anything is looked up.
+    let paid = event(&session_id, &digits, first.total_cents);
+    assert_eq!(post_webhook(&url, "whsec_not-the-secret-at-all", &paid, now_ms() / 1000), 400);
+    assert_eq!(post_webhook(&url, &w.sandbox.webhook_secret, &paid, now_ms() / 1000 - 3600), 400);
+    let receipt_rows = |c: &mut Client| c.get(&format!("{url}/case/receipt")).2.matches("class=\"payment\"").count();
+    assert_eq!(receipt_rows(&mut c), 0, "nothing recorded by refused webhooks");
+
+    // Pay at the provider twice (double submit); its webhook arrives before the browser returns.
+    let pay = |card: &str| {
+        ureq::Agent::config_builder()
+            .max_redirects(0)
+            .http_status_as_error(false)
+            .build()
+            .new_agent()
+            .post(&checkout)
+            .send_form([("card", card)])
+            .expect("the provider answers")
+    };
+    let first_pay = pay("4242 4242 4242 4242");
+    assert_eq!(first_pay.status().as_u16(), 303);
+    let back = header(&first_pay, "location");
+    assert_eq!(pay("4242 4242 4242 4242").status().as_u16(), 303);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while receipt_rows(&mut c) == 0 {
+        assert!(std::time::Instant::now() < deadline, "the webhook was recorded");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let (status, location, _) = c.get(&back);
+    assert_eq!((status, location.as_str()), (303, "/case?paid=1"), "the return after the webhook");
+    // Without the session (as after a cross-site redirect), the return page shows only ticket and amount.
+    let (status, _, page) = Client::new().get(&back);
+    assert_eq!(status, 200);
+    assert!(page.contains(&ticket) && !page.contains("QZ"), "no personal data on the return page");
+
+    // A replayed webhook and a webhook naming another ticket change nothing.
+    assert_eq!(post_webhook(&url, &w.sandbox.webhook_secret, &paid, now_ms() / 1000), 200);
+    let other = event(&session_id, second.ticket_number.digits(), first.total_cents);
+    assert_eq!(post_webhook(&url, &w.sandbox.webhook_secret, &other, now_ms() / 1000), 422);
+    let unknown = event("cs_00000000000000000000000000000000", &digits, 100);
+    assert_eq!(post_webhook(&url, &w.sandbox.webhook_secret, &unknown, now_ms() / 1000), 404);
+
+    assert_eq!(receipt_rows(&mut c), 1, "one payment");
+    assert_eq!(w.sandbox.charges().len(), 1, "one charge");
+    let (_, _, case) = c.get(&format!("{url}/case"));
+    assert!(case.contains("class=\"status paid\""), "the case is paid");
+    // Paying a paid case starts no checkout.
+    let (_, location) = c.post(&format!("{url}/pay/start"), &[("csrf", &csrf)]);
+    assert_eq!(location, "/case?paid=1");
+    // The second ticket's case is untouched.
+    let mut other_client = Client::new();
+    let (_, _, start) = other_client.get(&format!("{url}/"));
+    let (status, _) = other_client.post(
+        &format!("{url}/login"),
+        &[
+            ("csrf", &csrf_of(&start)),
+            ("ticket", &second.ticket_number.grouped()),
+            ("code", &second.access_code.grouped()),
+        ],
+    );
+    assert_eq!(status, 303);
+    let (_, _, case) = other_client.get(&format!("{url}/case"));
+    assert!(case.contains("class=\"status open\""), "the other case is still open");
+}
