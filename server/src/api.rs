@@ -76,6 +76,7 @@ type Shared = State<Arc<Relay>>;
 pub fn app(relay: Arc<Relay>, pages: Router) -> Router {
     let api = Router::new()
         .route("/health", get(health))
+        .route("/health/live", get(live))
         .route("/v1/enrol", post(enrol).layer(DefaultBodyLimit::max(MAX_JSON_BODY)))
         .route("/v1/attestation", get(attestation))
         .route("/v1/catalogue", get(catalogue))
@@ -113,6 +114,12 @@ async fn log_request(req: axum::extract::Request, next: axum::middleware::Next) 
     let response = next.run(req).await;
     tracing::info!(%method, %path, status = response.status().as_u16(), ms = started.elapsed().as_millis() as u64, "request");
     response
+}
+
+/// Liveness only: answers without touching the database or the enclave (load balancers, and
+/// the baseline of the portal benchmark).
+async fn live() -> Response {
+    Json(json!({ "status": "ok" })).into_response()
 }
 
 async fn health(State(relay): Shared) -> Response {

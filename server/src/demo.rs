@@ -108,6 +108,8 @@ pub fn run(opts: &DemoOptions) -> Result<(), DemoError> {
         enclave_bin: None,
         public_url: None,
         cookie_secure: None,
+        session_idle: None,
+        client_ip_header: None,
     };
     print!("  [1/5] starting enclave and server … ");
     flush();

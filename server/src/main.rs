@@ -58,6 +58,12 @@ enum Command {
         /// Mark the portal's session cookie Secure (default: yes, unless the public address is plain http on loopback).
         #[arg(long, env = "FIELDSEAL_COOKIE_SECURE")]
         cookie_secure: Option<bool>,
+        /// End a portal session after this many seconds without a request (default 600).
+        #[arg(long, env = "FIELDSEAL_SESSION_IDLE_SECS", value_parser = clap::value_parser!(u64).range(2..=86_400))]
+        session_idle_secs: Option<u64>,
+        /// Only behind a reverse proxy that sets it: the header with the client's address (e.g. X-Forwarded-For), for the portal's per-client limit.
+        #[arg(long, env = "FIELDSEAL_CLIENT_IP_HEADER")]
+        client_ip_header: Option<String>,
     },
     /// Administration: enrolment codes and devices.
     Admin {
@@ -110,7 +116,17 @@ fn main() -> ExitCode {
             demo::run(&demo::DemoOptions { data, tickets, plate, exit, port, database_url: database_url() })
                 .map_err(|e| e.to_string())
         }
-        Command::Serve { data, port, bind, enclave_socket, enclave_bin, public_url, cookie_secure } => {
+        Command::Serve {
+            data,
+            port,
+            bind,
+            enclave_socket,
+            enclave_bin,
+            public_url,
+            cookie_secure,
+            session_idle_secs,
+            client_ip_header,
+        } => {
             init_logging("info");
             let opts = serve::ServeOptions {
                 data,
@@ -121,6 +137,8 @@ fn main() -> ExitCode {
                 enclave_bin,
                 public_url,
                 cookie_secure,
+                session_idle: session_idle_secs.map(std::time::Duration::from_secs),
+                client_ip_header,
             };
             runtime().and_then(|rt| {
                 rt.block_on(async {

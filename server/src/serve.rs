@@ -33,6 +33,10 @@ pub struct ServeOptions {
     pub public_url: Option<String>,
     /// Mark the session cookie `Secure` (default: unless the public address is plain-http loopback).
     pub cookie_secure: Option<bool>,
+    /// Idle time-out of a portal session (default 10 minutes).
+    pub session_idle: Option<Duration>,
+    /// Behind a reverse proxy: the header holding the client's address (e.g. `x-forwarded-for`).
+    pub client_ip_header: Option<String>,
 }
 
 /// Why the server did not start, each with what to do.
@@ -208,6 +212,8 @@ pub async fn start(opts: &ServeOptions) -> Result<Server, ServeError> {
         fieldseal_portal::PortalConfig {
             secure_cookies: cookie_secure,
             public_base_url: public_url,
+            idle: opts.session_idle.unwrap_or(fieldseal_portal::web::session::IDLE),
+            client_ip_header: opts.client_ip_header.as_ref().map(|h| h.to_ascii_lowercase()),
             ..Default::default()
         },
     );

@@ -130,8 +130,13 @@ impl Server {
 
     /// Starts `fieldseal serve` on `port` (0: any free port) and waits until it listens.
     pub fn start_on(data: &Path, backend: &Backend, port: u16) -> Self {
+        Self::start_with(data, backend, port, &[])
+    }
+
+    /// Starts `fieldseal serve` on `port` with extra command-line options.
+    pub fn start_with(data: &Path, backend: &Backend, port: u16, extra: &[&str]) -> Self {
         let mut cmd = Command::new(bin("fieldseal"));
-        cmd.args(["serve", "--port", &port.to_string(), "--data"]).arg(data).env("RUST_LOG", "info");
+        cmd.args(["serve", "--port", &port.to_string(), "--data"]).arg(data).args(extra).env("RUST_LOG", "info");
         match backend.url() {
             Some(u) => cmd.env("DATABASE_URL", u),
             None => cmd.env_remove("DATABASE_URL"),
@@ -320,6 +325,77 @@ impl Drop for PaySandbox {
     }
 }
 
+/// A browser-less web client for the portal: keeps the session cookie itself and never
+/// follows redirects.
+pub struct WebClient {
+    /// The HTTP agent.
+    pub agent: ureq::Agent,
+    /// The `name=value` of the session cookie.
+    pub cookie: String,
+}
+
+impl Default for WebClient {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl WebClient {
+    /// A client without a session.
+    pub fn new() -> Self {
+        let agent = ureq::Agent::config_builder().max_redirects(0).http_status_as_error(false).build().new_agent();
+        Self { agent, cookie: String::new() }
+    }
+
+    /// A client signed in to the portal at `url` with the notice's ticket number and code.
+    pub fn signed_in(url: &str, notice: &fieldseal_core::notice::Notice) -> Self {
+        let mut c = Self::new();
+        let (_, _, start) = c.get(&format!("{url}/"));
+        let (status, location) = c.post(
+            &format!("{url}/login"),
+            &[
+                ("csrf", &csrf_of(&start)),
+                ("ticket", &notice.ticket_number.grouped()),
+                ("code", &notice.access_code.grouped()),
+            ],
+        );
+        assert_eq!((status, location.as_str()), (303, "/case"), "signed in");
+        c
+    }
+
+    fn keep_cookie(&mut self, res: &ureq::http::Response<ureq::Body>) {
+        if let Some(c) = res.headers().get("set-cookie").and_then(|v| v.to_str().ok()) {
+            self.cookie = c.split(';').next().unwrap_or_default().to_owned();
+        }
+    }
+
+    /// GET: status, `Location`, body.
+    pub fn get(&mut self, url: &str) -> (u16, String, String) {
+        let mut res = self.agent.get(url).header("cookie", &self.cookie).call().expect("answers");
+        self.keep_cookie(&res);
+        let location = header(&res, "location");
+        (res.status().as_u16(), location, res.body_mut().read_to_string().expect("body"))
+    }
+
+    /// POST a form: status and `Location`.
+    pub fn post(&mut self, url: &str, form: &[(&str, &str)]) -> (u16, String) {
+        let res = self.agent.post(url).header("cookie", &self.cookie).send_form(form.iter().copied()).expect("answers");
+        self.keep_cookie(&res);
+        (res.status().as_u16(), header(&res, "location"))
+    }
+}
+
+/// A response header as text (empty when absent).
+pub fn header(res: &ureq::http::Response<ureq::Body>, name: &str) -> String {
+    res.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
+}
+
+/// The CSRF token of the first form on a page.
+pub fn csrf_of(html: &str) -> String {
+    let start = html.find("name=\"csrf\" value=\"").expect("a form with a CSRF token") + 19;
+    html[start..].split('"').next().expect("token").to_owned()
+}
+
 /// Issues a one-time enrolment code with `fieldseal admin`, as an administrator does.
 pub fn issue_code(data: &Path, backend: &Backend) -> String {
     let mut cmd = Command::new(bin("fieldseal"));
@@ -346,6 +422,20 @@ pub fn policy_for(data: &Path) -> AttestationPolicy {
         measurements: vec![measurement],
         accept_simulated: true,
     }
+}
+
+/// The enclave's private key, read from the SIMULATED platform's files in the server's data
+/// folder: only tests do this, to check that what the portal sealed opens for the enclave.
+pub fn enclave_key_for(data: &Path) -> Box<fieldseal_core::seal::EnclaveSecretKey> {
+    use fieldseal_enclave::platform::Platform as _;
+    let measurement = fieldseal_core::seal::sha256(&std::fs::read(bin("fieldseal-enclave")).expect("enclave binary"));
+    let key_dir = data.join("enclave-keys");
+    let platform =
+        fieldseal_enclave::platform::SimulatedPlatform::load_or_create(&key_dir, measurement).expect("platform root");
+    let (key, created) = fieldseal_enclave::keys::load_or_create(&key_dir, &platform.sealing_key())
+        .expect("the sealed enclave key opens");
+    assert!(!created, "the enclave had made its key already");
+    key
 }
 
 /// Whether `needle` occurs in any readable mapping of process `pid`.

@@ -5,11 +5,15 @@
 use std::path::Path;
 
 use fieldseal_core::notice::{EpcTransfer, Notice};
+use fieldseal_core::objection::Objection;
 use fieldseal_core::sync::{self, SyncOptions};
 use fieldseal_portal::pay::webhook;
 use fieldseal_portal::sandbox::wire::SIGNATURE_HEADER;
 use fieldseal_tests::browser::{Browser, decode_qr};
-use fieldseal_tests::{Backend, PaySandbox, Phone, Server, TempDir, free_port, now_ms};
+use fieldseal_tests::{
+    Backend, PaySandbox, Phone, Server, TempDir, WebClient, block_on, csrf_of, enclave_key_for, free_port, header,
+    now_ms,
+};
 
 const CANARY_PLATE: &str = "B-QZ 4711";
 /// The plate as the core normalises it.
@@ -25,12 +29,12 @@ struct World {
 }
 
 /// Server + enclave + sandbox provider, and two synced tickets.
-fn world(backend: &Backend, webhook_delay_ms: u64) -> World {
+fn world(backend: &Backend, webhook_delay_ms: u64, serve_args: &[&str]) -> World {
     let data = TempDir::new("portal");
     let port = free_port();
     let sandbox = PaySandbox::start(&format!("http://127.0.0.1:{port}/pay/webhook/sandbox"), webhook_delay_ms);
     sandbox.write_config(&data.0);
-    let server = Server::start_on(&data.0, backend, port);
+    let server = Server::start_with(&data.0, backend, port, serve_args);
     let mut phone = Phone::enrolled(&server, &data.0, backend);
     let notices = phone.capture(2, CANARY_PLATE);
     sync::sync_outbox(&mut phone.store, &server.transport(), &SyncOptions::default(), &mut |_| {}).expect("syncs");
@@ -48,7 +52,7 @@ fn sign_in(b: &mut Browser, url: &str, notice: &Notice) {
 
 #[test]
 fn citizen_finds_checks_pays_and_objects_in_chromium() {
-    let w = world(&Backend::sqlite(), 1500);
+    let w = world(&Backend::sqlite(), 1500, &[]);
     let url = w.server.url.clone();
     let (first, second) = (&w.notices[0], &w.notices[1]);
     let mut b = Browser::start("portal-citizen", 1024, 900).expect("headless Chromium");
@@ -74,13 +78,20 @@ fn citizen_finds_checks_pays_and_objects_in_chromium() {
 
     // Keyboard only: skip link, language, ticket, code, button.
     b.goto(&format!("{url}/")).expect("start");
-    let mut order = Vec::new();
-    for _ in 0..5 {
+    // The first Tab may first move focus from the browser into the page.
+    for _ in 0..3 {
+        b.press_tab().expect("tab");
+        if b.focused_element_id().expect("focus") == "skip-link" {
+            break;
+        }
+    }
+    let mut order = vec![b.focused_element_id().expect("focus")];
+    for _ in 0..4 {
         b.press_tab().expect("tab");
         order.push(b.focused_element_id().expect("focus"));
     }
-    assert_eq!(order, ["", "lang-switch", "ticket", "code", "open-case"], "focus order");
-    assert_eq!(b.eval("return document.activeElement.previousElementSibling === null || true").expect("js"), true);
+    assert_eq!(order, ["skip-link", "lang-switch", "ticket", "code", "open-case"], "focus order");
+    assert_accessible(&b, "start page");
 
     // Wrong code: a clear error, which does not say which part was wrong.
     b.type_into("#ticket", &first.ticket_number.grouped()).expect("ticket");
@@ -101,6 +112,7 @@ fn citizen_finds_checks_pays_and_objects_in_chromium() {
     assert_eq!(widths.len(), 2, "two photos");
     assert!(widths.iter().all(|w| *w > 0), "photos rendered: {widths:?}");
     assert_eq!(b.eval("return document.documentElement.lang").expect("lang"), "de");
+    assert_accessible(&b, "case page");
     b.screenshot("case-de").expect("shot");
 
     // Language switch.
@@ -161,6 +173,20 @@ fn citizen_finds_checks_pays_and_objects_in_chromium() {
     b.click("#send-objection").expect("send");
     b.wait_for("#objection-status").expect("objection shown");
     b.screenshot("objection-received").expect("shot");
+    // What was stored opens with the enclave's key, and only as this ticket's objection.
+    let sealed = block_on(async {
+        let db = fieldseal_server::db::Db::open(None, &w.data.0).await.expect("server database");
+        db.objections(&first.ticket_number).await.expect("objections")
+    });
+    assert_eq!(sealed.len(), 1);
+    let key = enclave_key_for(&w.data.0);
+    let opened = Objection::open(&sealed[0], &first.ticket_number, &key).expect("opens for the enclave");
+    assert_eq!(opened.statement.as_str(), CANARY_STATEMENT);
+    let photo = opened.photo.expect("the photo came along");
+    assert_eq!(&photo[..2], &[0xFF, 0xD8], "a processed JPEG");
+    assert!(Objection::open(&sealed[0], &second.ticket_number, &key).is_err());
+    // The case offers no second objection.
+    assert!(!b.exists("#object").expect("exists"), "no second objection offered");
 
     // The second ticket is not reachable from this session.
     let page = b.eval("return document.body.innerText").expect("text");
@@ -188,6 +214,34 @@ fn citizen_finds_checks_pays_and_objects_in_chromium() {
 
     // Nothing personal reached the server's files or log.
     assert_nothing_personal(&w.data.0, &w.server.log_text());
+}
+
+/// Every field has a label, every image a text, and text contrast is at least 4.5:1 (WCAG AA).
+fn assert_accessible(b: &Browser, page: &str) {
+    let unlabelled = b
+        .eval("return [...document.querySelectorAll('input:not([type=hidden]),textarea,select')].filter(e => e.labels.length === 0).map(e => e.name)")
+        .expect("js");
+    assert_eq!(unlabelled, serde_json::json!([]), "{page}: fields without a label");
+    let no_alt = b.eval("return [...document.images].filter(i => !i.alt).length").expect("js");
+    assert_eq!(no_alt.as_u64(), Some(0), "{page}: images without alt text");
+    let worst = b
+        .eval(
+            r#"
+            const lum = c => { const [r, g, b] = c.match(/[\d.]+/g).slice(0, 3).map(Number).map(v => {
+                v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+                return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+            const bg = e => { for (; e; e = e.parentElement) { const c = getComputedStyle(e).backgroundColor;
+                if (c && !c.startsWith('rgba(0, 0, 0, 0)') && c !== 'transparent') return c; } return 'rgb(255, 255, 255)'; };
+            let worst = 21;
+            for (const e of document.querySelectorAll('p, dt, dd, li, label, a, button, h1, h2, td, th, figcaption, strong')) {
+                if (!e.textContent.trim() || e.offsetParent === null) continue;
+                const a = lum(getComputedStyle(e).color), b = lum(bg(e));
+                worst = Math.min(worst, (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05));
+            }
+            return worst;"#,
+        )
+        .expect("js");
+    assert!(worst.as_f64().unwrap_or(0.0) >= 4.5, "{page}: lowest text contrast {worst}");
 }
 
 fn assert_nothing_personal(data: &Path, log: &str) {
@@ -232,49 +286,6 @@ mod webhooks {
     }
 }
 
-/// A browser-less client: keeps the session cookie itself and never follows redirects.
-struct Client {
-    agent: ureq::Agent,
-    cookie: String,
-}
-
-impl Client {
-    fn new() -> Self {
-        let agent = ureq::Agent::config_builder().max_redirects(0).http_status_as_error(false).build().new_agent();
-        Self { agent, cookie: String::new() }
-    }
-
-    fn keep_cookie(&mut self, res: &ureq::http::Response<ureq::Body>) {
-        if let Some(c) = res.headers().get("set-cookie").and_then(|v| v.to_str().ok()) {
-            self.cookie = c.split(';').next().unwrap_or_default().to_owned();
-        }
-    }
-
-    /// GET: status, `Location`, body.
-    fn get(&mut self, url: &str) -> (u16, String, String) {
-        let mut res = self.agent.get(url).header("cookie", &self.cookie).call().expect("answers");
-        self.keep_cookie(&res);
-        let location = header(&res, "location");
-        (res.status().as_u16(), location, res.body_mut().read_to_string().expect("body"))
-    }
-
-    /// POST a form: status and `Location`.
-    fn post(&mut self, url: &str, form: &[(&str, &str)]) -> (u16, String) {
-        let res = self.agent.post(url).header("cookie", &self.cookie).send_form(form.iter().copied()).expect("answers");
-        self.keep_cookie(&res);
-        (res.status().as_u16(), header(&res, "location"))
-    }
-}
-
-fn header(res: &ureq::http::Response<ureq::Body>, name: &str) -> String {
-    res.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
-}
-
-fn csrf_of(html: &str) -> String {
-    let start = html.find("name=\"csrf\" value=\"").expect("a form with a CSRF token") + 19;
-    html[start..].split('"').next().expect("token").to_owned()
-}
-
 fn post_webhook(url: &str, secret: &str, body: &serde_json::Value, t: i64) -> u16 {
     let body = body.to_string();
     let signature = webhook::sign(secret.as_bytes(), t, body.as_bytes());
@@ -303,16 +314,11 @@ fn event(session_id: &str, reference: &str, amount_cents: u64) -> serde_json::Va
 /// Double clicks, a webhook before the redirect, replayed, forged, stale and mismatched webhooks:
 /// one charge, one payment.
 fn each_payment_counts_once(backend: &Backend) {
-    let w = world(backend, 0);
+    let w = world(backend, 0, &[]);
     let url = w.server.url.clone();
     let (first, second) = (&w.notices[0], &w.notices[1]);
-    let mut c = Client::new();
-    let (_, _, start) = c.get(&format!("{url}/"));
     let ticket = first.ticket_number.grouped();
-    let code = first.access_code.grouped();
-    let (status, location) =
-        c.post(&format!("{url}/login"), &[("csrf", &csrf_of(&start)), ("ticket", &ticket), ("code", &code)]);
-    assert_eq!((status, location.as_str()), (303, "/case"));
+    let mut c = WebClient::signed_in(&url, first);
     let (status, _, case) = c.get(&format!("{url}/case"));
     assert_eq!(status, 200);
     let csrf = csrf_of(&case);
@@ -334,7 +340,7 @@ fn each_payment_counts_once(backend: &Backend) {
     let paid = event(&session_id, &digits, first.total_cents);
     assert_eq!(post_webhook(&url, "whsec_not-the-secret-at-all", &paid, now_ms() / 1000), 400);
     assert_eq!(post_webhook(&url, &w.sandbox.webhook_secret, &paid, now_ms() / 1000 - 3600), 400);
-    let receipt_rows = |c: &mut Client| c.get(&format!("{url}/case/receipt")).2.matches("class=\"payment\"").count();
+    let receipt_rows = |c: &mut WebClient| c.get(&format!("{url}/case/receipt")).2.matches("class=\"payment\"").count();
     assert_eq!(receipt_rows(&mut c), 0, "nothing recorded by refused webhooks");
 
     // Pay at the provider twice (double submit); its webhook arrives before the browser returns.
@@ -360,7 +366,7 @@ fn each_payment_counts_once(backend: &Backend) {
     let (status, location, _) = c.get(&back);
     assert_eq!((status, location.as_str()), (303, "/case?paid=1"), "the return after the webhook");
     // Without the session (as after a cross-site redirect), the return page shows only ticket and amount.
-    let (status, _, page) = Client::new().get(&back);
+    let (status, _, page) = WebClient::new().get(&back);
     assert_eq!(status, 200);
     assert!(page.contains(&ticket) && !page.contains("QZ"), "no personal data on the return page");
 
@@ -379,17 +385,95 @@ fn each_payment_counts_once(backend: &Backend) {
     let (_, location) = c.post(&format!("{url}/pay/start"), &[("csrf", &csrf)]);
     assert_eq!(location, "/case?paid=1");
     // The second ticket's case is untouched.
-    let mut other_client = Client::new();
-    let (_, _, start) = other_client.get(&format!("{url}/"));
-    let (status, _) = other_client.post(
-        &format!("{url}/login"),
-        &[
-            ("csrf", &csrf_of(&start)),
-            ("ticket", &second.ticket_number.grouped()),
-            ("code", &second.access_code.grouped()),
-        ],
-    );
-    assert_eq!(status, 303);
-    let (_, _, case) = other_client.get(&format!("{url}/case"));
+    let (_, _, case) = WebClient::signed_in(&url, second).get(&format!("{url}/case"));
     assert!(case.contains("class=\"status open\""), "the other case is still open");
+}
+
+/// Sign-in refusals look alike and are limited per ticket and per client; sessions time out;
+/// every page carries the security headers.
+#[test]
+fn sign_in_limits_sessions_and_headers() {
+    let w = world(&Backend::sqlite(), 0, &["--session-idle-secs", "2"]);
+    let url = w.server.url.clone();
+    let (first, second) = (&w.notices[0], &w.notices[1]);
+
+    // Headers of every page.
+    let res = ureq::get(&format!("{url}/")).call().expect("start page");
+    let csp = header(&res, "content-security-policy");
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("script-src 'self'") && !csp.contains("unsafe"),
+        "{csp}"
+    );
+    assert!(
+        csp.contains("frame-ancestors 'none'") && csp.contains(&format!("form-action 'self' {}", w.sandbox.url)),
+        "{csp}"
+    );
+    assert_eq!(header(&res, "cache-control"), "no-store");
+    assert_eq!(header(&res, "x-content-type-options"), "nosniff");
+    let cookie = header(&res, "set-cookie");
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "plain-http loopback: not Secure unless --cookie-secure true");
+
+    // A form without the session's CSRF token signs nobody in.
+    let mut c = WebClient::new();
+    let _ = c.get(&format!("{url}/"));
+    let (status, _) = c.post(
+        &format!("{url}/login"),
+        &[("csrf", "x"), ("ticket", &first.ticket_number.grouped()), ("code", &first.access_code.grouped())],
+    );
+    assert_eq!(status, 403);
+
+    // Idle time-out: after 2 s without a request the case needs the code again.
+    let mut idle = WebClient::signed_in(&url, second);
+    assert_eq!(idle.get(&format!("{url}/case")).0, 200);
+    std::thread::sleep(std::time::Duration::from_millis(2600));
+    let (status, location, _) = idle.get(&format!("{url}/case"));
+    assert_eq!((status, location.as_str()), (303, "/?expired=1"));
+
+    // An unknown ticket and a wrong code get the same answer, in no less than the same time.
+    let attempt = |c: &mut WebClient, ticket: &str, code: &str| {
+        let (_, _, start) = c.get(&format!("{url}/"));
+        let started = std::time::Instant::now();
+        let res = c
+            .agent
+            .post(&format!("{url}/login"))
+            .header("cookie", &c.cookie)
+            .send_form([("csrf", csrf_of(&start).as_str()), ("ticket", ticket), ("code", code)])
+            .expect("answers");
+        let status = res.status().as_u16();
+        let body = res.into_body().read_to_string().expect("body");
+        let flash =
+            body.split("id=\"flash\"").nth(1).unwrap_or_default().split("</div>").next().unwrap_or_default().to_owned();
+        (status, flash, started.elapsed())
+    };
+    let unknown = fieldseal_core::ticket::TicketNumber::issue(9999, 1234567).expect("ticket").grouped();
+    let mut c = WebClient::new();
+    let (s1, f1, t1) = attempt(&mut c, &unknown, "ABCD-EFGH-JKMN");
+    let (s2, f2, t2) = attempt(&mut c, &first.ticket_number.grouped(), "ABCD-EFGH-JKMN");
+    assert_eq!((s1, &f1), (s2, &f2), "one answer for an unknown ticket and a wrong code");
+    assert_eq!(s1, 401);
+    assert!(t1.as_millis() >= 300 && t2.as_millis() >= 300, "{t1:?} {t2:?}");
+
+    // Per ticket: the 5th wrong code locks the ticket, even against the right code.
+    for _ in 0..3 {
+        assert_eq!(attempt(&mut c, &first.ticket_number.grouped(), "ABCD-EFGH-JKMN").0, 401);
+    }
+    let (status, flash, _) = attempt(&mut c, &first.ticket_number.grouped(), "ABCD-EFGH-JKMN");
+    assert_eq!(status, 401);
+    assert!(flash.contains("5 Minuten") || flash.contains("5 minutes"), "{flash}");
+    let (status, flash, _) = attempt(&mut c, &first.ticket_number.grouped(), &first.access_code.grouped());
+    assert_eq!(status, 429, "locked: {flash}");
+    // Another ticket from this client still opens.
+    assert_eq!(attempt(&mut c, &second.ticket_number.grouped(), &second.access_code.grouped()).0, 303);
+
+    // Per client: 20 failures (6 so far) lock this client out for every ticket.
+    let mut c = WebClient::new();
+    for i in 0..14u32 {
+        let other = fieldseal_core::ticket::TicketNumber::issue(9000, i + 1).expect("ticket").grouped();
+        let (status, _, _) = attempt(&mut c, &other, "ABCD-EFGH-JKMN");
+        assert_eq!(status, 401, "attempt {i}");
+    }
+    let (status, flash, _) = attempt(&mut c, &second.ticket_number.grouped(), &second.access_code.grouped());
+    assert_eq!(status, 429, "client locked: {flash}");
+    assert!(flash.contains("15 Minuten") || flash.contains("15 minutes"), "{flash}");
 }

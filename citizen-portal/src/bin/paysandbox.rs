@@ -75,20 +75,21 @@ async fn run(addr: SocketAddr, config: SandboxConfig) -> std::io::Result<()> {
         .await
         .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
     let local = listener.local_addr()?;
+    // Listen for SIGTERM before saying "listening": a supervisor may send it right after.
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     {
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout, "fieldseal-paysandbox listening on http://{local}")?;
         stdout.flush()?;
     }
     tracing::info!(webhook_url = %config.webhook_url, "sandbox ready; no real money");
-    sandbox::serve(listener, config, shutdown_signal()).await?;
+    sandbox::serve(listener, config, shutdown_signal(term)).await?;
     tracing::info!("stopped");
     Ok(())
 }
 
 /// Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+async fn shutdown_signal(mut term: Option<tokio::signal::unix::Signal>) {
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = async {

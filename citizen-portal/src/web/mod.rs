@@ -46,6 +46,9 @@ pub struct PortalConfig {
     pub min_login_time: Duration,
     /// The portal's own public address (for the payment provider's return links).
     pub public_base_url: String,
+    /// Behind a reverse proxy: the header it puts the client's address in (e.g.
+    /// `x-forwarded-for`; its last entry is used). Unset: the connection's peer address.
+    pub client_ip_header: Option<String>,
 }
 
 impl Default for PortalConfig {
@@ -55,6 +58,7 @@ impl Default for PortalConfig {
             idle: session::IDLE,
             min_login_time: Duration::from_millis(300),
             public_base_url: "http://127.0.0.1".into(),
+            client_ip_header: None,
         }
     }
 }
@@ -189,6 +193,18 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     }
 }
 
+/// The client address the per-client limit counts: the peer, or the last entry of the trusted
+/// proxy's header when one is configured (a client can prepend entries, not append them).
+pub(crate) fn client_ip(peer: IpAddr, headers: &HeaderMap, config: &PortalConfig) -> IpAddr {
+    let Some(name) = &config.client_ip_header else { return peer };
+    headers
+        .get(name.as_str())
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').next())
+        .and_then(|last| last.trim().parse().ok())
+        .unwrap_or(peer)
+}
+
 fn cookie_header(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::COOKIE).and_then(|v| v.to_str().ok())
 }
@@ -198,4 +214,22 @@ fn now_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_address_comes_from_the_trusted_header_only() {
+        let peer: IpAddr = "10.0.0.1".parse().expect("ip");
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", HeaderValue::from_static("1.2.3.4, 203.0.113.9"));
+        let mut config = PortalConfig::default();
+        assert_eq!(client_ip(peer, &headers, &config), peer, "not trusted unless configured");
+        config.client_ip_header = Some("x-forwarded-for".into());
+        assert_eq!(client_ip(peer, &headers, &config), "203.0.113.9".parse::<IpAddr>().expect("ip"));
+        headers.insert("x-forwarded-for", HeaderValue::from_static("garbage"));
+        assert_eq!(client_ip(peer, &headers, &config), peer);
+    }
 }

@@ -268,6 +268,7 @@ pub(crate) async fn login<B: Backend>(
     Form(form): Form<LoginForm>,
 ) -> Response {
     let started = Instant::now();
+    let ip = super::client_ip(ip, &headers, &p.config);
     let (session, cookie, _) = session_for(&p, &headers);
     let t = session.lang.texts();
     let typed_ticket: String = form.ticket.chars().filter(|c| c.is_ascii_digit() || *c == '-').take(20).collect();
@@ -702,6 +703,15 @@ pub(crate) async fn objection<B: Backend>(State(p): St<B>, headers: HeaderMap, m
     }
     if !session.csrf_ok(&csrf) {
         return objection_retry(&session, statement.to_string(), t.form_expired.into(), StatusCode::FORBIDDEN);
+    }
+    match p.backend.summary(&signed.ticket).await {
+        Ok(Some(s)) if s.objection_at_ms.is_some() => {
+            let text = t.objection_already.to_owned();
+            return objection_retry(&session, String::new(), text, StatusCode::CONFLICT);
+        }
+        Ok(Some(_)) => {}
+        Ok(None) => return Redirect::to("/").into_response(),
+        Err(e) => return unavailable(&session, &e),
     }
     let processed = match photo {
         None => None,
