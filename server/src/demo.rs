@@ -231,6 +231,10 @@ pub fn run(opts: &DemoOptions) -> Result<(), DemoError> {
     }
     println!();
     println!("The server keeps running on {} (Ctrl-C stops it). Try:", server.url());
+    println!(
+        "  open {}/ in a browser: the citizen portal (ticket number and access code from a notice above)",
+        server.url()
+    );
     println!("  curl {}/health", server.url());
     println!("  fieldseal admin --data {} devices", server_dir.display());
     rt.block_on(server.run_until_signal());

@@ -61,19 +61,8 @@ impl Backend for ServerPortal {
 
     async fn release(&self, ticket: &TicketNumber, code: &AccessCode) -> Result<Release, BackendError> {
         let relay = &self.relay;
-        let Some(case) = relay.db.case(ticket).await.map_err(db)? else { return Ok(Release::Denied) };
-        let device_key = relay
-            .db
-            .device_key(&case.device_id)
-            .await
-            .map_err(db)?
-            .ok_or_else(|| BackendError::Internal("a case's device is not registered".into()))?;
-        let envelope = relay
-            .db
-            .envelope_bytes(&case.envelope_id)
-            .await
-            .map_err(db)?
-            .ok_or_else(|| BackendError::Internal("a case's envelope is missing".into()))?;
+        let Some(case) = relay.db.sealed_case(ticket).await.map_err(db)? else { return Ok(Release::Denied) };
+        let (device_key, envelope) = (case.device_key, case.envelope);
         let blobs = Arc::clone(&relay.blobs);
         let (id, count) = (case.envelope_id, case.photo_count);
         let blobs = tokio::task::spawn_blocking(move || {

@@ -34,6 +34,19 @@ pub struct CaseRow {
     pub objection_at_ms: Option<i64>,
 }
 
+/// A case as sealed: what the enclave needs to open it.
+#[derive(Debug, Clone)]
+pub struct SealedCaseRow {
+    /// The envelope id.
+    pub envelope_id: Id16,
+    /// Photos in the envelope.
+    pub photo_count: u16,
+    /// The sealing device's key.
+    pub device_key: VerifyingKey,
+    /// The envelope bytes.
+    pub envelope: Vec<u8>,
+}
+
 fn cents(v: i64) -> Result<u64, DbError> {
     u64::try_from(v).map_err(|_| DbError::Corrupt("amount"))
 }
@@ -107,6 +120,28 @@ impl Db {
                 .await
                 .map_err(q("reading objections"))?;
         Ok(Some(case))
+    }
+
+    /// What the enclave needs to release a case, in one query: the envelope, its photo count and
+    /// the registered key of the device that sealed it.
+    pub async fn sealed_case(&self, ticket: &TicketNumber) -> Result<Option<SealedCaseRow>, DbError> {
+        let row = sqlx::query(
+            "SELECT e.envelope_id, e.photo_count, d.verifying_key, e.envelope
+             FROM cases c JOIN envelopes e ON e.envelope_id = c.envelope_id JOIN devices d ON d.device_id = e.device_id
+             WHERE c.ticket_number = $1",
+        )
+        .bind(ticket.digits())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(q("looking up a sealed case"))?;
+        let Some(r) = row else { return Ok(None) };
+        Ok(Some(SealedCaseRow {
+            envelope_id: id16(r.try_get(0).map_err(q("reading a sealed case"))?)?,
+            photo_count: u16::try_from(r.try_get::<i64, _>(1).map_err(q("reading a sealed case"))?)
+                .map_err(|_| DbError::Corrupt("photo count"))?,
+            device_key: VerifyingKey(digest(r.try_get(2).map_err(q("reading a sealed case"))?)?),
+            envelope: r.try_get(3).map_err(q("reading a sealed case"))?,
+        }))
     }
 
     /// The key of the device holding a ticket prefix.
