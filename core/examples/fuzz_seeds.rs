@@ -70,13 +70,32 @@ fn main() {
 }
 
 fn enclave_and_sync_seeds(enclave: &EnclaveSecretKey, device: &SigningKey) {
+    use fieldseal_core::objection::Objection;
+    use fieldseal_core::payer::BankDetails;
     use fieldseal_core::wire::enclave::{EnclaveError, ErrorCode, Request, Response};
     use fieldseal_core::wire::relay::{SyncResponse, encode_batch};
+    use zeroize::Zeroizing;
     let (c1, notice) =
         demo::sealed_case(&enclave.public_key(), device, Id16([3; 16]), 1, 1, [0; 32], "B-FZ 2").expect("case");
     let (c2, _) = demo::sealed_case(&enclave.public_key(), device, Id16([3; 16]), 1, 2, c1.envelope_hash, "B-FZ 3")
         .expect("case");
     let key = device.verifying_key();
+    // Sealed to the fixed key of the `enclave_frame` fuzz target, so the fuzzer reaches the
+    // opening and answering paths, not only the refusals.
+    let fuzz_key = EnclaveSecretKey::from_bytes(&[7; 32]).expect("key");
+    let fuzz_enclave = fuzz_key.public_key();
+    let objection = Objection::new("Ich war zu der Zeit nicht am Steuer.", Some(small_jpeg())).expect("valid");
+    let sealed_objection = objection.seal(&notice.ticket_number, &fuzz_enclave).expect("seals");
+    let entry_key = "2026-11-30/STMT-0042/7";
+    let details = BankDetails {
+        payer_name: Some("Erika Mustermann".into()),
+        payer_account: Some("DE02120300000000202051".into()),
+        remittance: vec![notice.ticket_number.grouped(), "Kennz. B-FZ 2".into()],
+        references: vec![("EndToEndId".into(), "E2E-4711".into())],
+    };
+    let sealed_details = details.seal(entry_key, &fuzz_enclave).expect("seals");
+    Objection::open(&sealed_objection, &notice.ticket_number, &fuzz_key).expect("opens with the fuzz target's key");
+    BankDetails::open(&sealed_details, entry_key, &fuzz_key).expect("opens with the fuzz target's key");
     let requests = [
         ("health", Request::Health),
         ("open-index", Request::OpenIndex { device_key: key, envelope: c1.envelope.clone() }),
@@ -99,13 +118,41 @@ fn enclave_and_sync_seeds(enclave: &EnclaveSecretKey, device: &SigningKey) {
                 blobs: c1.blobs.clone(),
             },
         ),
+        (
+            "clerk-objection",
+            Request::ClerkObjection {
+                ticket: notice.ticket_number.clone(),
+                sealed: sealed_objection,
+                purpose: "objection review".into(),
+                actor: "clerk-1".into(),
+            },
+        ),
+        (
+            "clerk-bank-details",
+            Request::ClerkBankDetails {
+                entry_key: entry_key.into(),
+                sealed: sealed_details,
+                purpose: "unmatched payment".into(),
+                actor: "clerk-1".into(),
+            },
+        ),
     ];
     for (name, req) in requests {
         write("enclave_frame", name, &req.to_payload());
     }
     let err = Response::Error(EnclaveError::new(ErrorCode::AccessDenied, "wrong access code"));
     write("enclave_frame", "error-answer", &err.to_payload());
+    let answer = Response::Objection { statement: objection.statement.clone(), photo: objection.photo.clone() };
+    write("enclave_frame", "objection-answer", &answer.to_payload());
+    let answer = Response::Objection { statement: Zeroizing::new("Ohne Foto, bitte prüfen.".into()), photo: None };
+    write("enclave_frame", "objection-answer-no-photo", &answer.to_payload());
+    write("enclave_frame", "bank-details-answer", &Response::BankDetails(details).to_payload());
     write("sync_body", "batch-2", &encode_batch(&[&c1.envelope, &c2.envelope]));
     let answer = SyncResponse { results: vec![] };
     write("sync_body", "answer-empty", &serde_json::to_vec(&answer).expect("json"));
+}
+
+/// A tiny processed JPEG for the objection seeds.
+fn small_jpeg() -> Vec<u8> {
+    demo::street_photo(3, 16, 12)
 }

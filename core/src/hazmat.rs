@@ -88,6 +88,47 @@ pub(crate) fn aead_open(
     cipher.decrypt(&Nonce::from(*nonce), Payload { msg: ciphertext, aad }).map(Zeroizing::new).map_err(|_| AeadFailure)
 }
 
+/// HPKE failed: an unusable public key, an `enc` that is not a key, or a ciphertext that does
+/// not authenticate. Deliberately carries no detail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct HpkeFailure;
+
+/// Length of the HPKE `enc` (the ephemeral X25519 public key) for our suite.
+pub(crate) const HPKE_ENC_LEN: usize = 32;
+
+/// HPKE base-mode single-shot seal (RFC 9180 §6.1 `SealBase`): set up a sender context and
+/// seal one message at sequence 0. Returns `enc` and the ciphertext (with its 16-byte tag).
+pub(crate) fn seal_single_shot(
+    public_key: &[u8; 32],
+    info: &[u8],
+    aad: &[u8],
+    plaintext: &[u8],
+    rng: &mut impl hpke::rand_core::CryptoRng,
+) -> Result<([u8; HPKE_ENC_LEN], Vec<u8>), HpkeFailure> {
+    use hpke::{Deserializable as _, Serializable as _};
+    let pk = <Kem as hpke::Kem>::PublicKey::from_bytes(public_key).map_err(|_| HpkeFailure)?;
+    let (enc, mut ctx) =
+        hpke::setup_sender_with_rng::<Aead, Kdf, Kem>(&hpke::OpModeS::Base, &pk, info, rng).map_err(|_| HpkeFailure)?;
+    let ciphertext = ctx.seal(plaintext, aad).map_err(|_| HpkeFailure)?;
+    Ok((enc.to_bytes().into(), ciphertext))
+}
+
+/// HPKE base-mode single-shot open (RFC 9180 §6.1 `OpenBase`), the counterpart of
+/// [`seal_single_shot`]: set up a receiver context from `enc` and open one message at sequence 0.
+pub(crate) fn open_single_shot(
+    secret_key: &<Kem as hpke::Kem>::PrivateKey,
+    info: &[u8],
+    aad: &[u8],
+    enc: &[u8],
+    ciphertext: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, HpkeFailure> {
+    use hpke::Deserializable as _;
+    let enc = <Kem as hpke::Kem>::EncappedKey::from_bytes(enc).map_err(|_| HpkeFailure)?;
+    let mut ctx = hpke::setup_receiver::<Aead, Kdf, Kem>(&hpke::OpModeR::Base, secret_key, &enc, info)
+        .map_err(|_| HpkeFailure)?;
+    ctx.open(ciphertext, aad).map(Zeroizing::new).map_err(|_| HpkeFailure)
+}
+
 /// Ed25519 verification with the strict rules (no small-order keys, canonical `S`).
 pub(crate) fn ed25519_verify(public_key: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> bool {
     let Ok(vk) = ed25519_dalek::VerifyingKey::from_bytes(public_key) else {
@@ -206,6 +247,34 @@ pub(crate) mod tests {
             checked_modes += 1;
         }
         assert_eq!(checked_modes, 2);
+    }
+
+    /// The RFC 9180 base-mode vector of our suite (mode 0).
+    pub(crate) fn rfc9180_base_vector() -> Value {
+        let vectors = load_json("vectors/hpke/rfc9180_x25519_sha256_chacha20poly1305.json");
+        vectors
+            .as_array()
+            .expect("suites")
+            .iter()
+            .find(|v| v["mode"].as_u64() == Some(0))
+            .expect("a base-mode vector")
+            .clone()
+    }
+
+    #[test]
+    fn single_shot_open_matches_the_rfc9180_base_mode_vector() {
+        let v = rfc9180_base_vector();
+        let (sk_r, _) = Kem::derive_keypair(&hexv(&v["ikmR"]));
+        let first = &v["encryptions"][0];
+        let (info, aad, enc, ct) = (hexv(&v["info"]), hexv(&first["aad"]), hexv(&v["enc"]), hexv(&first["ct"]));
+        let pt = open_single_shot(&sk_r, &info, &aad, &enc, &ct).expect("opens");
+        assert_eq!(pt.to_vec(), hexv(&first["pt"]));
+        let mut flipped = ct.clone();
+        flipped[0] ^= 1;
+        assert_eq!(open_single_shot(&sk_r, &info, &aad, &enc, &flipped), Err(HpkeFailure));
+        assert_eq!(open_single_shot(&sk_r, b"other info", &aad, &enc, &ct), Err(HpkeFailure));
+        assert_eq!(open_single_shot(&sk_r, &info, b"other aad", &enc, &ct), Err(HpkeFailure));
+        assert_eq!(open_single_shot(&sk_r, &info, &aad, &enc[..31], &ct), Err(HpkeFailure));
     }
 
     #[test]

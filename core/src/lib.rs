@@ -8,6 +8,7 @@ pub mod domain;
 mod hazmat;
 pub mod notice;
 pub mod objection;
+pub mod payer;
 pub mod photo;
 pub mod seal;
 pub mod store;

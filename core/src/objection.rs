@@ -18,10 +18,9 @@
 
 use std::fmt;
 
-use hpke::{Deserializable, OpModeR, OpModeS, Serializable};
 use zeroize::Zeroizing;
 
-use crate::hazmat::{Aead, Kdf, Kem};
+use crate::hazmat::{open_single_shot, seal_single_shot};
 use crate::seal::{EnclavePublicKey, EnclaveSecretKey, SealError};
 use crate::ticket::TicketNumber;
 
@@ -113,7 +112,8 @@ impl Objection {
     ) -> Result<Vec<u8>, ObjectionError> {
         let body = self.body()?;
         let prefix = prefix(ticket);
-        let (enc, ciphertext) = seal_single_shot(&enclave.0, INFO, &prefix, &body, rng)?;
+        let (enc, ciphertext) =
+            seal_single_shot(&enclave.0, INFO, &prefix, &body, rng).map_err(|_| SealError::EnclaveKey)?;
         let mut out = Vec::with_capacity(PREFIX_LEN + ENC_LEN + ciphertext.len());
         out.extend_from_slice(&prefix);
         out.extend_from_slice(&enc);
@@ -131,10 +131,8 @@ impl Objection {
             return Err(ObjectionError::Format);
         }
         let (enc, ciphertext) = rest.split_at(ENC_LEN);
-        let enc = <Kem as hpke::Kem>::EncappedKey::from_bytes(enc).map_err(|_| ObjectionError::Decrypt)?;
-        let mut ctx = hpke::setup_receiver::<Aead, Kdf, Kem>(&OpModeR::Base, key.hpke_key(), &enc, INFO)
-            .map_err(|_| ObjectionError::Decrypt)?;
-        let body = Zeroizing::new(ctx.open(ciphertext, prefix).map_err(|_| ObjectionError::Decrypt)?);
+        let body =
+            open_single_shot(key.hpke_key(), INFO, prefix, enc, ciphertext).map_err(|_| ObjectionError::Decrypt)?;
         let len_bytes: [u8; 4] = body.get(..4).and_then(|b| b.try_into().ok()).ok_or(ObjectionError::Format)?;
         let len = u32::from_be_bytes(len_bytes) as usize;
         let statement = body.get(4..4 + len).ok_or(ObjectionError::Format)?;
@@ -156,27 +154,12 @@ fn prefix(ticket: &TicketNumber) -> [u8; PREFIX_LEN] {
     p
 }
 
-/// HPKE base-mode single-shot seal (RFC 9180 §6.1): set up a sender context and seal one
-/// message at sequence 0. Returns `enc` and the ciphertext.
-fn seal_single_shot(
-    public_key: &[u8; 32],
-    info: &[u8],
-    aad: &[u8],
-    plaintext: &[u8],
-    rng: &mut impl hpke::rand_core::CryptoRng,
-) -> Result<([u8; ENC_LEN], Vec<u8>), SealError> {
-    let pk = <Kem as hpke::Kem>::PublicKey::from_bytes(public_key).map_err(|_| SealError::EnclaveKey)?;
-    let (enc, mut ctx) = hpke::setup_sender_with_rng::<Aead, Kdf, Kem>(&OpModeS::Base, &pk, info, rng)
-        .map_err(|_| SealError::EnclaveKey)?;
-    let ciphertext = ctx.seal(plaintext, aad).map_err(|_| SealError::EnclaveKey)?;
-    Ok((enc.to_bytes().into(), ciphertext))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hazmat::Kem;
     use crate::hazmat::tests::{ReplayRng, hexv, load_json};
-    use hpke::Kem as _;
+    use hpke::{Kem as _, Serializable as _};
 
     fn ticket() -> TicketNumber {
         TicketNumber::issue(42, 7).expect("valid ticket")

@@ -1,10 +1,13 @@
-//! The requests the enclave answers: open and index, citizen view, clerk view, health. Pure
-//! functions of the request and the keys; no state survives a request.
+//! The requests the enclave answers: open and index, citizen view, clerk view, clerk opening of
+//! a sealed objection or sealed bank details, health. Pure functions of the request and the
+//! keys; no state survives a request.
 
 use std::sync::OnceLock;
 
+use fieldseal_core::objection::{self, Objection, ObjectionError};
+use fieldseal_core::payer::{self, BankDetails, PayerError};
 use fieldseal_core::seal::{self, EnclaveSecretKey, OpenError};
-use fieldseal_core::ticket::AccessCode;
+use fieldseal_core::ticket::{AccessCode, TicketNumber};
 use fieldseal_core::wire::enclave::{
     CaptureStatus, CaseIndex, CaseView, EnclaveError, ErrorCode, HealthReport, MIN_PURPOSE_CHARS, PROTOCOL_VERSION,
     Request, Response, SandboxReport,
@@ -63,6 +66,12 @@ impl<P: Platform> Enclave<P> {
             Request::ClerkView { device_key, envelope, purpose, actor, blobs } => {
                 self.clerk_view(&envelope, &device_key, &purpose, &actor, &blobs).map(Response::View)
             }
+            Request::ClerkObjection { ticket, sealed, purpose, actor } => self
+                .clerk_objection(&ticket, &sealed, &purpose, &actor)
+                .map(|o| Response::Objection { statement: o.statement, photo: o.photo }),
+            Request::ClerkBankDetails { entry_key, sealed, purpose, actor } => {
+                self.clerk_bank_details(&entry_key, &sealed, &purpose, &actor).map(Response::BankDetails)
+            }
         };
         result.unwrap_or_else(Response::Error)
     }
@@ -120,18 +129,70 @@ impl<P: Platform> Enclave<P> {
         actor: &str,
         blobs: &[Vec<u8>],
     ) -> Result<CaseView, EnclaveError> {
-        if purpose.trim().chars().count() < MIN_PURPOSE_CHARS {
-            return Err(EnclaveError::new(
-                ErrorCode::PurposeRequired,
-                format!("state why the case is opened (at least {MIN_PURPOSE_CHARS} characters)"),
-            ));
-        }
-        if actor.trim().is_empty() {
-            return Err(EnclaveError::new(ErrorCode::PurposeRequired, "say who opens the case"));
-        }
+        require_purpose(purpose, actor, "the case is opened", "the case")?;
         let (opened, record) = self.open(envelope, device_key)?;
         view_of(&opened, &record, blobs, true)
     }
+
+    fn clerk_objection(
+        &self,
+        ticket: &TicketNumber,
+        sealed: &[u8],
+        purpose: &str,
+        actor: &str,
+    ) -> Result<Objection, EnclaveError> {
+        require_purpose(purpose, actor, "the objection is opened", "the objection")?;
+        if sealed.len() > objection::MAX_SEALED_LEN {
+            return Err(EnclaveError::new(ErrorCode::TooLarge, ObjectionError::TooLarge.to_string()));
+        }
+        Objection::open(sealed, ticket, &self.key).map_err(|e| match e {
+            ObjectionError::Format => EnclaveError::new(ErrorCode::Malformed, e.to_string()),
+            ObjectionError::Decrypt => {
+                EnclaveError::new(ErrorCode::DoesNotOpen, "the sealed objection does not open with the enclave key")
+            }
+            ObjectionError::TooLarge => EnclaveError::new(ErrorCode::TooLarge, e.to_string()),
+            ObjectionError::Statement | ObjectionError::Seal(_) => {
+                EnclaveError::new(ErrorCode::Internal, "opening the objection failed unexpectedly")
+            }
+        })
+    }
+
+    fn clerk_bank_details(
+        &self,
+        entry_key: &str,
+        sealed: &[u8],
+        purpose: &str,
+        actor: &str,
+    ) -> Result<BankDetails, EnclaveError> {
+        require_purpose(purpose, actor, "the bank details are opened", "the bank details")?;
+        if sealed.len() > payer::MAX_SEALED_DETAILS {
+            return Err(EnclaveError::new(ErrorCode::TooLarge, PayerError::TooLarge.to_string()));
+        }
+        BankDetails::open(sealed, entry_key, &self.key).map_err(|e| match e {
+            PayerError::Format => EnclaveError::new(ErrorCode::Malformed, e.to_string()),
+            PayerError::Decrypt => {
+                EnclaveError::new(ErrorCode::DoesNotOpen, "the sealed bank details do not open with the enclave key")
+            }
+            PayerError::TooLarge => EnclaveError::new(ErrorCode::TooLarge, e.to_string()),
+            PayerError::Seal(_) => {
+                EnclaveError::new(ErrorCode::Internal, "opening the bank details failed unexpectedly")
+            }
+        })
+    }
+}
+
+/// A clerk opens personal data only with a stated purpose and a name; the server records both.
+fn require_purpose(purpose: &str, actor: &str, why: &str, what: &str) -> Result<(), EnclaveError> {
+    if purpose.trim().chars().count() < MIN_PURPOSE_CHARS {
+        return Err(EnclaveError::new(
+            ErrorCode::PurposeRequired,
+            format!("state why {why} (at least {MIN_PURPOSE_CHARS} characters)"),
+        ));
+    }
+    if actor.trim().is_empty() {
+        return Err(EnclaveError::new(ErrorCode::PurposeRequired, format!("say who opens {what}")));
+    }
+    Ok(())
 }
 
 fn index_of(opened: &seal::OpenedEnvelope, record: &CaseRecord) -> CaseIndex {
@@ -308,6 +369,117 @@ mod tests {
         let r = view("objection 2026-114: check the photos");
         let Response::View(v) = r else { panic!("expected a view, got {r:?}") };
         assert!(v.notes.as_deref().is_some_and(|n| n.starts_with("Fahrzeug")));
+    }
+
+    fn clerk_error(r: Response) -> EnclaveError {
+        match r {
+            Response::Error(e) => e,
+            other => panic!("expected an error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_clerk_opens_an_objection_with_a_purpose() {
+        let f = fixture();
+        let ticket = f.notice.ticket_number.clone();
+        let statement = "Ich war zu der Zeit nicht am Steuer.";
+        let sealed = Objection::new(statement, Some(vec![0xFF, 0xD8, 7]))
+            .expect("valid")
+            .seal(&ticket, &f.enclave.key.public_key())
+            .expect("seals");
+        let ask_with = |ticket: &TicketNumber, sealed: &[u8], purpose: &str, actor: &str| {
+            ask(
+                &f,
+                Request::ClerkObjection {
+                    ticket: ticket.clone(),
+                    sealed: sealed.to_vec(),
+                    purpose: purpose.into(),
+                    actor: actor.into(),
+                },
+            )
+        };
+        let purpose = "objection 2026-114: review";
+        let r = ask_with(&ticket, &sealed, purpose, "clerk-7");
+        let Response::Objection { statement: s, photo } = r else { panic!("expected an objection, got {r:?}") };
+        assert_eq!(s.as_str(), statement);
+        assert_eq!(photo.as_deref().map(Vec::as_slice), Some(&[0xFF, 0xD8, 7][..]));
+
+        for (purpose, actor) in [("  ", "clerk-7"), ("look", "clerk-7"), ("        x ", "clerk-7"), (purpose, " ")] {
+            let e = clerk_error(ask_with(&ticket, &sealed, purpose, actor));
+            assert_eq!(e.code, ErrorCode::PurposeRequired, "{purpose:?} {actor:?}");
+        }
+        let other = TicketNumber::issue(ticket.device_prefix(), ticket.counter() + 1).expect("valid");
+        let mut refusals = vec![clerk_error(ask_with(&other, &sealed, purpose, "clerk-7"))];
+        assert_eq!(refusals[0].code, ErrorCode::Malformed);
+        let mut flipped = sealed.clone();
+        let last = flipped.len() - 1;
+        flipped[last] ^= 1;
+        refusals.push(clerk_error(ask_with(&ticket, &flipped, purpose, "clerk-7")));
+        assert_eq!(refusals[1].code, ErrorCode::DoesNotOpen);
+        let foreign = Objection::new(statement, None)
+            .expect("valid")
+            .seal(&ticket, &EnclaveSecretKey::make_random().public_key())
+            .expect("seals");
+        refusals.push(clerk_error(ask_with(&ticket, &foreign, purpose, "clerk-7")));
+        assert_eq!(refusals[2].code, ErrorCode::DoesNotOpen);
+        refusals.push(clerk_error(ask_with(&ticket, &[1, 2, 3], purpose, "clerk-7")));
+        assert_eq!(refusals[3].code, ErrorCode::Malformed);
+        let mut huge = sealed.clone();
+        huge.resize(objection::MAX_SEALED_LEN + 1, 0);
+        refusals.push(clerk_error(ask_with(&ticket, &huge, purpose, "clerk-7")));
+        assert_eq!(refusals[4].code, ErrorCode::TooLarge);
+        for e in refusals {
+            assert!(!e.message.contains("Steuer"), "no content in {:?}", e.message);
+        }
+    }
+
+    #[test]
+    fn a_clerk_opens_bank_details_with_a_purpose() {
+        let f = fixture();
+        let entry = "2026-11-30/STMT-0042/7";
+        let details = BankDetails {
+            payer_name: Some("Erika Mustermann".into()),
+            payer_account: Some("DE02120300000000202051".into()),
+            remittance: vec!["Verwarnung 0042 0000 0990".into()],
+            references: vec![("EndToEndId".into(), "E2E-4711".into())],
+        };
+        let sealed = details.seal(entry, &f.enclave.key.public_key()).expect("seals");
+        let ask_with = |entry: &str, sealed: &[u8], purpose: &str, actor: &str| {
+            ask(
+                &f,
+                Request::ClerkBankDetails {
+                    entry_key: entry.into(),
+                    sealed: sealed.to_vec(),
+                    purpose: purpose.into(),
+                    actor: actor.into(),
+                },
+            )
+        };
+        let purpose = "unmatched payment: find the ticket";
+        let r = ask_with(entry, &sealed, purpose, "clerk-7");
+        let Response::BankDetails(opened) = r else { panic!("expected bank details, got {r:?}") };
+        assert_eq!(opened, details);
+
+        for (purpose, actor) in [("", "clerk-7"), ("payer?", "clerk-7"), (purpose, "")] {
+            let e = clerk_error(ask_with(entry, &sealed, purpose, actor));
+            assert_eq!(e.code, ErrorCode::PurposeRequired, "{purpose:?} {actor:?}");
+        }
+        let mut refusals = vec![clerk_error(ask_with("2026-11-30/STMT-0042/8", &sealed, purpose, "clerk-7"))];
+        assert_eq!(refusals[0].code, ErrorCode::Malformed);
+        let mut flipped = sealed.clone();
+        flipped[60] ^= 1;
+        refusals.push(clerk_error(ask_with(entry, &flipped, purpose, "clerk-7")));
+        assert_eq!(refusals[1].code, ErrorCode::DoesNotOpen);
+        let foreign = details.seal(entry, &EnclaveSecretKey::make_random().public_key()).expect("seals");
+        refusals.push(clerk_error(ask_with(entry, &foreign, purpose, "clerk-7")));
+        assert_eq!(refusals[2].code, ErrorCode::DoesNotOpen);
+        let mut huge = sealed.clone();
+        huge.resize(payer::MAX_SEALED_DETAILS + 1, 0);
+        refusals.push(clerk_error(ask_with(entry, &huge, purpose, "clerk-7")));
+        assert_eq!(refusals[3].code, ErrorCode::TooLarge);
+        for e in refusals {
+            assert!(!e.message.contains("Mustermann") && !e.message.contains("DE02"), "{:?}", e.message);
+        }
     }
 
     #[test]

@@ -6,15 +6,32 @@
 //! | bytes | field |
 //! |---|---|
 //! | 1 | protocol version ([`PROTOCOL_VERSION`]) |
-//! | 1 | kind (request `0x01..=0x04`, response `0x81..=0x83`, error `0xFF`) |
+//! | 1 | kind (request `0x01..=0x06`, response `0x81..=0x85`, error `0xFF`) |
 //! | 1 | number of fields |
 //! | per field | 4-byte big-endian length, then that many bytes |
 //!
-//! Requests: health `0x01` (no fields); open-and-index `0x02` (device key, envelope);
-//! citizen view `0x03` (device key, envelope, access code, blobs…); clerk view `0x04` (device
-//! key, envelope, purpose, actor, blobs…). Responses: health `0x81` (JSON), index `0x82`
-//! (JSON), view `0x83` (JSON, then one field per photo), error `0xFF` (1-byte code, message).
-//! Every length is checked before it is read and nothing is allocated beyond the input.
+//! | kind | message | fields |
+//! |---|---|---|
+//! | `0x01` | [`Request::Health`] | none |
+//! | `0x02` | [`Request::OpenIndex`] | device key (32), envelope |
+//! | `0x03` | [`Request::CitizenView`] | device key (32), envelope, access code, blobs… |
+//! | `0x04` | [`Request::ClerkView`] | device key (32), envelope, purpose, actor, blobs… |
+//! | `0x05` | [`Request::ClerkObjection`] | ticket number (12 ASCII digits), sealed objection, purpose, actor |
+//! | `0x06` | [`Request::ClerkBankDetails`] | bank entry key (UTF-8), sealed bank details, purpose, actor |
+//! | `0x81` | [`Response::Health`] | JSON |
+//! | `0x82` | [`Response::Index`] | JSON |
+//! | `0x83` | [`Response::View`] | JSON, then one field per photo |
+//! | `0x84` | [`Response::Objection`] | statement (UTF-8), then the photo if there is one |
+//! | `0x85` | [`Response::BankDetails`] | the bank-details body (layout in [`crate::payer`]) |
+//! | `0xFF` | [`Response::Error`] | 1-byte code, message |
+//!
+//! Purpose, actor, access code, bank entry key and error message are UTF-8 of at most
+//! [`MAX_TEXT_BYTES`]; an objection statement is at most four bytes per character of
+//! [`crate::objection::MAX_STATEMENT_CHARS`], a bank-details body at most
+//! [`crate::payer::MAX_SEALED_DETAILS`]. Sealed objections and bank details are bounded by
+//! their own limits, which the enclave checks before it opens them. Every length is checked
+//! before it is read and nothing is allocated beyond the input. Kinds `0x05`, `0x06`, `0x84` and `0x85` were added within version 1:
+//! server and enclave ship together.
 
 use std::fmt;
 use std::io::{Read, Write};
@@ -24,6 +41,8 @@ use zeroize::Zeroizing;
 
 use crate::attestation::AttestationDocument;
 use crate::domain::{ObservedAt, Place, Vehicle};
+use crate::objection::MAX_STATEMENT_CHARS;
+use crate::payer::{BankDetails, MAX_SEALED_DETAILS};
 use crate::seal::VerifyingKey;
 use crate::ticket::TicketNumber;
 use crate::wire::envelope::{Id16, MAX_PHOTOS};
@@ -44,10 +63,16 @@ const HEALTH: u8 = 0x01;
 const OPEN_INDEX: u8 = 0x02;
 const CITIZEN_VIEW: u8 = 0x03;
 const CLERK_VIEW: u8 = 0x04;
+const CLERK_OBJECTION: u8 = 0x05;
+const CLERK_BANK_DETAILS: u8 = 0x06;
 const HEALTH_REPLY: u8 = 0x81;
 const INDEX_REPLY: u8 = 0x82;
 const VIEW_REPLY: u8 = 0x83;
+const OBJECTION_REPLY: u8 = 0x84;
+const BANK_DETAILS_REPLY: u8 = 0x85;
 const ERROR_REPLY: u8 = 0xFF;
+/// Longest objection statement in UTF-8 bytes (four per character at most).
+const MAX_STATEMENT_BYTES: usize = 4 * MAX_STATEMENT_CHARS;
 
 /// What the server asks of the enclave.
 pub enum Request {
@@ -84,6 +109,28 @@ pub enum Request {
         /// The sealed photo blobs, index order.
         blobs: Vec<Vec<u8>>,
     },
+    /// Open a citizen's sealed objection for a clerk, for a stated purpose.
+    ClerkObjection {
+        /// The ticket the objection was sealed for (bound into it).
+        ticket: TicketNumber,
+        /// The sealed objection as stored ([`crate::objection`]).
+        sealed: Vec<u8>,
+        /// Why the clerk opens it (recorded by the server).
+        purpose: String,
+        /// Who opens it.
+        actor: String,
+    },
+    /// Open a bank entry's sealed payer details for a clerk, for a stated purpose.
+    ClerkBankDetails {
+        /// The bank entry the details were sealed for (bound into them).
+        entry_key: String,
+        /// The sealed details as stored ([`crate::payer`]).
+        sealed: Vec<u8>,
+        /// Why the clerk opens them (recorded by the server).
+        purpose: String,
+        /// Who opens them.
+        actor: String,
+    },
 }
 
 impl fmt::Debug for Request {
@@ -97,12 +144,15 @@ impl fmt::Debug for Request {
             Self::ClerkView { envelope, blobs, .. } => {
                 write!(f, "ClerkView({} bytes, {} blobs)", envelope.len(), blobs.len())
             }
+            Self::ClerkObjection { ticket, sealed, .. } => {
+                write!(f, "ClerkObjection({}, {} bytes)", ticket.digits(), sealed.len())
+            }
+            Self::ClerkBankDetails { sealed, .. } => write!(f, "ClerkBankDetails({} bytes)", sealed.len()),
         }
     }
 }
 
 /// What the enclave answers.
-#[derive(Debug)]
 pub enum Response {
     /// Answer to [`Request::Health`].
     Health(HealthReport),
@@ -110,8 +160,34 @@ pub enum Response {
     Index(CaseIndex),
     /// Answer to either view request.
     View(CaseView),
+    /// Answer to [`Request::ClerkObjection`]: the opened objection. Personal data.
+    Objection {
+        /// The citizen's statement.
+        statement: Zeroizing<String>,
+        /// The processed photo (JPEG), if one was attached.
+        photo: Option<Zeroizing<Vec<u8>>>,
+    },
+    /// Answer to [`Request::ClerkBankDetails`]: the opened details. Personal data.
+    BankDetails(BankDetails),
     /// The request was refused.
     Error(EnclaveError),
+}
+
+impl fmt::Debug for Response {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Health(h) => f.debug_tuple("Health").field(h).finish(),
+            Self::Index(i) => f.debug_tuple("Index").field(i).finish(),
+            Self::View(v) => f.debug_tuple("View").field(v).finish(),
+            Self::Objection { photo, .. } => f
+                .debug_struct("Objection")
+                .field("statement", &"<redacted>")
+                .field("photo", &photo.as_ref().map(|p| p.len()))
+                .finish(),
+            Self::BankDetails(d) => f.debug_tuple("BankDetails").field(d).finish(),
+            Self::Error(e) => f.debug_tuple("Error").field(e).finish(),
+        }
+    }
 }
 
 /// The case status at capture; payments move it on outside the enclave.
@@ -426,6 +502,14 @@ fn text_field(b: &[u8], what: &'static str) -> Result<String, ProtocolError> {
     String::from_utf8(b.to_vec()).map_err(|_| ProtocolError::Invalid(what))
 }
 
+fn ticket_field(b: &[u8]) -> Result<TicketNumber, ProtocolError> {
+    const INVALID: ProtocolError = ProtocolError::Invalid("ticket number is not 12 digits with a valid check digit");
+    if b.len() != 12 || !b.iter().all(u8::is_ascii_digit) {
+        return Err(INVALID);
+    }
+    std::str::from_utf8(b).ok().and_then(|d| TicketNumber::parse(d).ok()).ok_or(INVALID)
+}
+
 fn blobs(fields: &[&[u8]]) -> Vec<Vec<u8>> {
     fields.iter().map(|b| b.to_vec()).collect()
 }
@@ -445,6 +529,12 @@ impl Request {
                 let mut f: Vec<&[u8]> = vec![&device_key.0, envelope, purpose.as_bytes(), actor.as_bytes()];
                 f.extend(blobs.iter().map(Vec::as_slice));
                 encode(CLERK_VIEW, &f)
+            }
+            Self::ClerkObjection { ticket, sealed, purpose, actor } => {
+                encode(CLERK_OBJECTION, &[ticket.digits().as_bytes(), sealed, purpose.as_bytes(), actor.as_bytes()])
+            }
+            Self::ClerkBankDetails { entry_key, sealed, purpose, actor } => {
+                encode(CLERK_BANK_DETAILS, &[entry_key.as_bytes(), sealed, purpose.as_bytes(), actor.as_bytes()])
             }
         }
     }
@@ -470,7 +560,19 @@ impl Request {
                 actor: text_field(actor, "actor is not short UTF-8")?,
                 blobs: blobs(rest),
             }),
-            (HEALTH | OPEN_INDEX | CITIZEN_VIEW | CLERK_VIEW, _) => {
+            (CLERK_OBJECTION, [ticket, sealed, purpose, actor]) => Ok(Self::ClerkObjection {
+                ticket: ticket_field(ticket)?,
+                sealed: sealed.to_vec(),
+                purpose: text_field(purpose, "purpose is not short UTF-8")?,
+                actor: text_field(actor, "actor is not short UTF-8")?,
+            }),
+            (CLERK_BANK_DETAILS, [entry_key, sealed, purpose, actor]) => Ok(Self::ClerkBankDetails {
+                entry_key: text_field(entry_key, "bank entry key is not short UTF-8")?,
+                sealed: sealed.to_vec(),
+                purpose: text_field(purpose, "purpose is not short UTF-8")?,
+                actor: text_field(actor, "actor is not short UTF-8")?,
+            }),
+            (HEALTH | OPEN_INDEX | CITIZEN_VIEW | CLERK_VIEW | CLERK_OBJECTION | CLERK_BANK_DETAILS, _) => {
                 Err(ProtocolError::Invalid("wrong number of fields"))
             }
             (other, _) => Err(ProtocolError::UnknownKind(other)),
@@ -494,6 +596,22 @@ impl Response {
                 f.extend(v.photos.iter().map(|p| p.as_slice()));
                 encode(VIEW_REPLY, &f)
             }
+            // Never an answer the other side refuses: over the statement limit goes out as an error.
+            Self::Objection { statement, .. } if statement.len() > MAX_STATEMENT_BYTES => {
+                Self::Error(EnclaveError::new(ErrorCode::TooLarge, "the objection statement is too long")).to_payload()
+            }
+            Self::Objection { statement, photo } => {
+                let mut f: Vec<&[u8]> = vec![statement.as_bytes()];
+                f.extend(photo.as_ref().map(|p| p.as_slice()));
+                encode(OBJECTION_REPLY, &f)
+            }
+            Self::BankDetails(d) => match d.to_body() {
+                Ok(body) => encode(BANK_DETAILS_REPLY, &[&body]),
+                // Opened details always fit (they were sealed within the limit); others do not go out.
+                Err(_) => {
+                    Self::Error(EnclaveError::new(ErrorCode::TooLarge, "the bank details are too large")).to_payload()
+                }
+            },
             Self::Error(e) => encode(ERROR_REPLY, &[&[e.code as u8], e.message.as_bytes()]),
         }
     }
@@ -509,11 +627,30 @@ impl Response {
                 view.photos = photos.iter().map(|p| Zeroizing::new(p.to_vec())).collect();
                 Ok(Self::View(view))
             }
+            (OBJECTION_REPLY, [statement, photo @ ..]) if photo.len() <= 1 => {
+                if statement.len() > MAX_STATEMENT_BYTES {
+                    return Err(ProtocolError::Invalid("objection statement is too long"));
+                }
+                let statement = std::str::from_utf8(statement)
+                    .map_err(|_| ProtocolError::Invalid("objection statement is not UTF-8"))?;
+                Ok(Self::Objection {
+                    statement: Zeroizing::new(statement.to_owned()),
+                    photo: photo.first().map(|p| Zeroizing::new(p.to_vec())),
+                })
+            }
+            (BANK_DETAILS_REPLY, [body]) => {
+                if body.len() > MAX_SEALED_DETAILS {
+                    return Err(ProtocolError::Invalid("bank details are too large"));
+                }
+                BankDetails::from_body(body)
+                    .map(Self::BankDetails)
+                    .map_err(|_| ProtocolError::Invalid("bank details are not well-formed"))
+            }
             (ERROR_REPLY, [[code], message]) => Ok(Self::Error(EnclaveError {
                 code: ErrorCode::from_u8(*code).ok_or(ProtocolError::Invalid("unknown error code"))?,
                 message: text_field(message, "error message is not short UTF-8")?,
             })),
-            (HEALTH_REPLY | INDEX_REPLY | VIEW_REPLY | ERROR_REPLY, _) => {
+            (HEALTH_REPLY | INDEX_REPLY | VIEW_REPLY | OBJECTION_REPLY | BANK_DETAILS_REPLY | ERROR_REPLY, _) => {
                 Err(ProtocolError::Invalid("wrong number of fields"))
             }
             (other, _) => Err(ProtocolError::UnknownKind(other)),
@@ -543,7 +680,28 @@ mod tests {
                 actor: "clerk-17".into(),
                 blobs: vec![vec![2; 3]],
             },
+            Request::ClerkObjection {
+                ticket: TicketNumber::issue(42, 7).expect("valid ticket"),
+                sealed: vec![5; 90],
+                purpose: "objection 2026-114 review".into(),
+                actor: "clerk-17".into(),
+            },
+            Request::ClerkBankDetails {
+                entry_key: "2026-11-30/STMT-0042/7".into(),
+                sealed: vec![6; 85],
+                purpose: "unmatched payment, find the payer".into(),
+                actor: "clerk-17".into(),
+            },
         ]
+    }
+
+    fn sample_details() -> BankDetails {
+        BankDetails {
+            payer_name: Some("Erika Mustermann".into()),
+            payer_account: Some("DE02120300000000202051".into()),
+            remittance: vec!["Verwarnung 0042 0000 0990".into()],
+            references: vec![("EndToEndId".into(), "E2E-4711".into())],
+        }
     }
 
     #[test]
@@ -561,6 +719,182 @@ mod tests {
         insta::assert_snapshot!(crate::seal::hex_lower(&req.to_payload()));
         let err = Response::Error(EnclaveError::new(ErrorCode::AccessDenied, "wrong access code"));
         insta::assert_snapshot!(crate::seal::hex_lower(&err.to_payload()));
+    }
+
+    #[test]
+    fn pinned_clerk_request_and_reply_bytes() {
+        let objection = Request::ClerkObjection {
+            ticket: TicketNumber::issue(42, 7).expect("valid ticket"),
+            sealed: vec![0xAB, 0xCD],
+            purpose: "review 114".into(),
+            actor: "c1".into(),
+        };
+        insta::assert_snapshot!("clerk_objection_request", crate::seal::hex_lower(&objection.to_payload()));
+        let details = Request::ClerkBankDetails {
+            entry_key: "E/1".into(),
+            sealed: vec![0xEF],
+            purpose: "find payer".into(),
+            actor: "c1".into(),
+        };
+        insta::assert_snapshot!("clerk_bank_details_request", crate::seal::hex_lower(&details.to_payload()));
+        let reply = Response::Objection { statement: Zeroizing::new("Ich war es nicht.".into()), photo: None };
+        insta::assert_snapshot!("objection_reply", crate::seal::hex_lower(&reply.to_payload()));
+        let reply = Response::BankDetails(BankDetails {
+            payer_name: Some("E M".into()),
+            payer_account: None,
+            remittance: vec!["0042".into()],
+            references: vec![],
+        });
+        insta::assert_snapshot!("bank_details_reply", crate::seal::hex_lower(&reply.to_payload()));
+    }
+
+    #[test]
+    fn clerk_requests_carry_their_fields() {
+        let sample = sample_requests();
+        for req in
+            sample.iter().filter(|r| matches!(r, Request::ClerkObjection { .. } | Request::ClerkBankDetails { .. }))
+        {
+            match (req, Request::from_payload(&req.to_payload()).expect("parses")) {
+                (
+                    Request::ClerkObjection { ticket, sealed, purpose, actor },
+                    Request::ClerkObjection { ticket: t, sealed: s, purpose: p, actor: a },
+                ) => assert_eq!((ticket, sealed, purpose, actor), (&t, &s, &p, &a)),
+                (
+                    Request::ClerkBankDetails { entry_key, sealed, purpose, actor },
+                    Request::ClerkBankDetails { entry_key: k, sealed: s, purpose: p, actor: a },
+                ) => assert_eq!((entry_key, sealed, purpose, actor), (&k, &s, &p, &a)),
+                (want, got) => panic!("{want:?} came back as {got:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn clerk_replies_round_trip() {
+        for photo in [None, Some(vec![]), Some(vec![0xFF, 0xD8, 1, 2])] {
+            let reply = Response::Objection {
+                statement: Zeroizing::new("Ich war zu der Zeit nicht dort, äöü.".into()),
+                photo: photo.clone().map(Zeroizing::new),
+            };
+            let bytes = reply.to_payload();
+            let Response::Objection { statement, photo: back } = Response::from_payload(&bytes).expect("parses") else {
+                panic!("expected an objection")
+            };
+            assert_eq!(statement.as_str(), "Ich war zu der Zeit nicht dort, äöü.");
+            assert_eq!(back.map(|p| p.to_vec()), photo);
+        }
+        for details in [sample_details(), BankDetails::default()] {
+            let bytes = Response::BankDetails(details.clone()).to_payload();
+            let Response::BankDetails(back) = Response::from_payload(&bytes).expect("parses") else {
+                panic!("expected bank details")
+            };
+            assert_eq!(back, details);
+        }
+    }
+
+    #[test]
+    fn clerk_messages_print_no_content() {
+        let shown = format!("{:?}", sample_requests());
+        for text in ["objection 2026-114", "find the payer", "clerk-17", "STMT-0042"] {
+            assert!(!shown.contains(text), "{shown}");
+        }
+        let objection = Response::Objection {
+            statement: Zeroizing::new("Erika was not driving".into()),
+            photo: Some(Zeroizing::new(vec![1, 2, 3])),
+        };
+        let shown = format!("{objection:?} {:?}", Response::BankDetails(sample_details()));
+        for text in ["Erika", "driving", "DE02", "Verwarnung", "E2E-4711"] {
+            assert!(!shown.contains(text), "{shown}");
+        }
+    }
+
+    #[test]
+    fn malformed_clerk_messages_are_refused() {
+        let ticket = TicketNumber::issue(42, 7).expect("valid ticket");
+        let digits = ticket.digits().as_bytes();
+        let ok = encode(CLERK_OBJECTION, &[digits, &[1; 90], b"a purpose", b"c1"]);
+        assert!(matches!(Request::from_payload(&ok), Ok(Request::ClerkObjection { .. })));
+        let mut bad_check = digits.to_vec();
+        bad_check[11] = if bad_check[11] == b'0' { b'1' } else { b'0' };
+        let grouped = ticket.grouped();
+        for bad in [&bad_check[..], &digits[..11], grouped.as_bytes(), b"00420000007x", b""] {
+            let payload = encode(CLERK_OBJECTION, &[bad, &[1; 90], b"a purpose", b"c1"]);
+            assert!(
+                matches!(Request::from_payload(&payload), Err(ProtocolError::Invalid(m)) if m.starts_with("ticket")),
+                "{bad:?}"
+            );
+        }
+        let long = vec![b'x'; MAX_TEXT_BYTES + 1];
+        for (kind, first) in [(CLERK_OBJECTION, digits), (CLERK_BANK_DETAILS, &b"E/1"[..])] {
+            let wrong_count = encode(kind, &[first, &[1; 90], b"a purpose"]);
+            assert_eq!(
+                Request::from_payload(&wrong_count).err(),
+                Some(ProtocolError::Invalid("wrong number of fields"))
+            );
+            let extra = encode(kind, &[first, &[1; 90], b"a purpose", b"c1", b"blob"]);
+            assert_eq!(Request::from_payload(&extra).err(), Some(ProtocolError::Invalid("wrong number of fields")));
+            let purpose = encode(kind, &[first, &[1; 90], &long, b"c1"]);
+            assert_eq!(
+                Request::from_payload(&purpose).err(),
+                Some(ProtocolError::Invalid("purpose is not short UTF-8"))
+            );
+            let actor = encode(kind, &[first, &[1; 90], b"a purpose", &[0xC3]]);
+            assert_eq!(Request::from_payload(&actor).err(), Some(ProtocolError::Invalid("actor is not short UTF-8")));
+        }
+        let key = encode(CLERK_BANK_DETAILS, &[&long, &[1; 90], b"a purpose", b"c1"]);
+        assert_eq!(
+            Request::from_payload(&key).err(),
+            Some(ProtocolError::Invalid("bank entry key is not short UTF-8"))
+        );
+
+        let two_photos = encode(OBJECTION_REPLY, &[b"a statement", &[1], &[2]]);
+        assert_eq!(Response::from_payload(&two_photos).err(), Some(ProtocolError::Invalid("wrong number of fields")));
+        let none = encode(OBJECTION_REPLY, &[]);
+        assert_eq!(Response::from_payload(&none).err(), Some(ProtocolError::Invalid("wrong number of fields")));
+        let not_utf8 = encode(OBJECTION_REPLY, &[&[0xFF, 0xFE]]);
+        assert!(matches!(Response::from_payload(&not_utf8), Err(ProtocolError::Invalid(_))));
+        let too_long = encode(OBJECTION_REPLY, &[&vec![b'x'; MAX_STATEMENT_BYTES + 1]]);
+        assert!(matches!(Response::from_payload(&too_long), Err(ProtocolError::Invalid(_))));
+        let body = sample_details().to_body().expect("fits");
+        let mut trailing = body.to_vec();
+        trailing.push(0);
+        for bad in [&body[..body.len() - 1], &trailing[..], &[][..], &[8, 0, 0, 0, 0, 0, 0, 0, 0][..]] {
+            let payload = encode(BANK_DETAILS_REPLY, &[bad]);
+            assert!(matches!(Response::from_payload(&payload), Err(ProtocolError::Invalid(_))), "{bad:?}");
+        }
+        let huge = encode(BANK_DETAILS_REPLY, &[&vec![0; MAX_SEALED_DETAILS + 1]]);
+        assert_eq!(Response::from_payload(&huge).err(), Some(ProtocolError::Invalid("bank details are too large")));
+        let two = encode(BANK_DETAILS_REPLY, &[&body, &body]);
+        assert_eq!(Response::from_payload(&two).err(), Some(ProtocolError::Invalid("wrong number of fields")));
+        // Reply kinds are not requests and request kinds are not replies.
+        assert_eq!(
+            Request::from_payload(&encode(OBJECTION_REPLY, &[b"x"])).err(),
+            Some(ProtocolError::UnknownKind(0x84))
+        );
+        assert_eq!(Response::from_payload(&ok).err(), Some(ProtocolError::UnknownKind(0x05)));
+    }
+
+    #[test]
+    fn oversize_statements_are_not_answered() {
+        let huge =
+            Response::Objection { statement: Zeroizing::new("ä".repeat(MAX_STATEMENT_CHARS * 2 + 1)), photo: None };
+        let back = Response::from_payload(&huge.to_payload()).expect("parses");
+        assert!(matches!(back, Response::Error(e) if e.code == ErrorCode::TooLarge));
+        let longest = "😀".repeat(MAX_STATEMENT_CHARS);
+        let reply = Response::Objection { statement: Zeroizing::new(longest.clone()), photo: None };
+        let back = Response::from_payload(&reply.to_payload()).expect("parses");
+        assert!(matches!(back, Response::Objection { statement, .. } if *statement == longest));
+    }
+
+    #[test]
+    fn oversize_bank_details_are_not_answered() {
+        let huge = BankDetails {
+            payer_name: None,
+            payer_account: None,
+            remittance: vec!["x".repeat(MAX_SEALED_DETAILS)],
+            references: vec![],
+        };
+        let back = Response::from_payload(&Response::BankDetails(huge).to_payload()).expect("parses");
+        assert!(matches!(back, Response::Error(e) if e.code == ErrorCode::TooLarge));
     }
 
     #[test]
