@@ -9,6 +9,7 @@ use fieldseal_core::notice::PayeeConfig;
 use fieldseal_core::seal::{EnclavePublicKey, VerifyingKey};
 use fieldseal_core::ticket::{AccessCode, TicketNumber};
 use fieldseal_core::wire::enclave::CaseView;
+pub use fieldseal_office::policy::{Assessment, Status};
 
 /// The non-personal state of a case: index fields and ledger.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +26,10 @@ pub struct CaseSummary {
     pub payments: Vec<PaymentLine>,
     /// When an objection was received, if one was.
     pub objection_at_ms: Option<i64>,
+    /// The ledger's state under the deadline policy: status, balance, refund due.
+    pub state: Assessment,
+    /// The deadline in force (a reminder may have moved it past `due_date`).
+    pub deadline: time::Date,
 }
 
 impl CaseSummary {
@@ -33,9 +38,10 @@ impl CaseSummary {
         self.payments.iter().map(|p| p.amount_cents).sum()
     }
 
-    /// What is still to pay.
+    /// What is still to pay, as the deadline policy counts it (0 once settled, escalated or
+    /// withdrawn).
     pub fn outstanding_cents(&self) -> u64 {
-        self.total_cents.saturating_sub(self.paid_cents())
+        self.state.balance_cents
     }
 }
 

@@ -12,8 +12,15 @@ use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{Executor as _, Row as _};
 
+mod audit;
 mod ledger;
+pub use audit::{AuditEntry, Broken, BrokenReason, NewEntry, Verified, append_audit, entry_hash, format_utc};
+mod office;
 pub use ledger::CaseRow;
+pub use office::{
+    Actor, BankEntryRow, Booked, ClerkRow, Dashboard, DeadlineStep, EntryToBook, ImportHeader, LedgerCase, LedgerLine,
+    RefundRow, ResolveError, day_ms, ms_day,
+};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -144,6 +151,7 @@ pub struct Counts {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    policy: std::sync::Arc<fieldseal_office::policy::Policy>,
 }
 
 impl Db {
@@ -177,7 +185,7 @@ impl Db {
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&pool).await.map_err(|e| DbError::Migrate(e.to_string()))?;
-        Ok(Self { pool, backend })
+        Ok(Self { pool, backend, policy: std::sync::Arc::default() })
     }
 
     /// The engine in use.
@@ -445,6 +453,22 @@ impl Db {
             Err(e) if is_unique_violation(&e) => return Ok(InsertOutcome::DuplicateTicket),
             Err(e) => return Err(q("indexing a case")(e)),
         }
+        let detail = serde_json::json!({
+            "envelope": index.envelope_id.to_hex(),
+            "sequence": sequence,
+            "total_cents": index.total_cents,
+            "due_date": index.due_date,
+            "offence_codes": index.offence_codes,
+        });
+        let actor = format!("device:{}", device_id.to_hex());
+        let entry = NewEntry {
+            at_ms: now,
+            actor: &actor,
+            action: "case.indexed",
+            subject: index.ticket_number.digits(),
+            detail: &detail,
+        };
+        append_audit(&mut tx, self.backend, &entry).await?;
         tx.commit().await.map_err(q("committing an envelope"))?;
         Ok(InsertOutcome::Stored { stored_at_ms: now })
     }

@@ -6,6 +6,7 @@ pub mod blobs;
 pub mod db;
 pub mod demo;
 pub mod enclave_client;
+pub mod office;
 pub mod portal;
 pub mod relay;
 pub mod serve;

@@ -65,14 +65,28 @@ enum Command {
         #[arg(long, env = "FIELDSEAL_CLIENT_IP_HEADER")]
         client_ip_header: Option<String>,
     },
-    /// Administration: enrolment codes and devices.
+    /// Administration: enrolment codes, devices and back-office clerks.
     Admin {
-        /// Data folder of the server.
-        #[arg(long, env = "FIELDSEAL_DATA", default_value = "fieldseal-data")]
+        /// Data folder of the server (before or after the action).
+        #[arg(long, env = "FIELDSEAL_DATA", default_value = "fieldseal-data", global = true)]
         data: PathBuf,
         #[command(subcommand)]
         action: AdminAction,
     },
+    /// The audit log: check its hash chain.
+    Audit {
+        /// Data folder of the server (before or after the action).
+        #[arg(long, env = "FIELDSEAL_DATA", default_value = "fieldseal-data", global = true)]
+        data: PathBuf,
+        #[command(subcommand)]
+        action: AuditAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditAction {
+    /// Check the whole chain and name the first broken entry (exit 0 intact, 1 broken, 2 cannot read).
+    Verify,
 }
 
 #[derive(Subcommand)]
@@ -88,6 +102,51 @@ enum AdminAction {
     },
     /// List enrolled devices.
     Devices,
+    /// Create a back-office clerk account; the password is read from standard input.
+    AddClerk {
+        /// Sign-in name: 3 to 64 characters of a-z, 0-9, '.', '_', '-'.
+        #[arg(long)]
+        username: String,
+        /// clerk (payments, exceptions, opening cases with a purpose), supervisor (also withdrawals,
+        /// refunds, book-outs, the deadline run, exports, the audit log) or admin.
+        #[arg(long, default_value = "clerk")]
+        role: String,
+        /// Also require a TOTP code from an authenticator app at sign-in (prints the secret once).
+        #[arg(long)]
+        totp: bool,
+    },
+    /// List back-office clerk accounts.
+    Clerks,
+}
+
+/// Reads a new password: twice, without echo, from a terminal; one line from a pipe.
+fn read_password(username: &str) -> Result<zeroize::Zeroizing<String>, String> {
+    use std::io::{BufRead as _, IsTerminal as _};
+    let stdin = std::io::stdin();
+    let terminal = stdin.is_terminal();
+    let read = |prompt: &str| -> Result<zeroize::Zeroizing<String>, String> {
+        if terminal {
+            eprint!("{prompt}");
+            let _ = std::process::Command::new("stty").arg("-echo").status();
+        }
+        let mut line = zeroize::Zeroizing::new(String::new());
+        let got = stdin.lock().read_line(&mut line);
+        if terminal {
+            let _ = std::process::Command::new("stty").arg("echo").status();
+            eprintln!();
+        }
+        got.map_err(|e| format!("cannot read the password: {e}"))?;
+        let trimmed = zeroize::Zeroizing::new(line.trim_end_matches(['\r', '\n']).to_owned());
+        Ok(trimmed)
+    };
+    let first = read(&format!("password for {username} (at least 12 characters): "))?;
+    if terminal {
+        let again = read("the same password again: ")?;
+        if *again != *first {
+            return Err("the two passwords differ; run the command again".into());
+        }
+    }
+    Ok(first)
 }
 
 fn init_logging(default: &str) {
@@ -149,6 +208,58 @@ fn main() -> ExitCode {
                 })
             })
         }
+        Command::Audit { data, action: AuditAction::Verify } => {
+            init_logging("warn");
+            let url = database_url();
+            if url.is_none() && !data.join("server.sqlite3").is_file() {
+                eprintln!("error: no database in {}; give the server's data folder with --data", data.display());
+                return ExitCode::from(2);
+            }
+            let verdict = runtime().and_then(|rt| {
+                rt.block_on(async {
+                    let db = db::Db::open(url.as_deref(), &data).await.map_err(|e| e.to_string())?;
+                    let progress = |n: u64| {
+                        if n > 0 && n.is_multiple_of(100_000) {
+                            eprintln!("checked {n} entries …");
+                        }
+                    };
+                    let verdict = db.verify_audit(progress).await.map_err(|e| e.to_string());
+                    db.close().await;
+                    verdict
+                })
+            });
+            return match verdict {
+                Ok(Ok(v)) => {
+                    match v.head_at_ms {
+                        Some(at) => println!(
+                            "audit log intact: {} entries, last entry {} at {}, head {}",
+                            v.entries,
+                            v.head_seq,
+                            db::format_utc(at),
+                            hex::encode(v.head_hash)
+                        ),
+                        None => println!("audit log intact: 0 entries"),
+                    }
+                    eprintln!("keep the head elsewhere: only comparing it shows the newest entries were not removed");
+                    ExitCode::SUCCESS
+                }
+                Ok(Err(broken)) => {
+                    println!("audit log BROKEN: {broken}");
+                    match broken.intact_through {
+                        0 => println!("restore the database from a backup and compare, from the first entry on"),
+                        n => println!(
+                            "restore the database from a backup and compare; the entries before {} are intact",
+                            n + 1
+                        ),
+                    }
+                    ExitCode::from(1)
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(2)
+                }
+            };
+        }
         Command::Admin { data, action } => {
             init_logging("warn");
             runtime().and_then(|rt| {
@@ -160,6 +271,31 @@ fn main() -> ExitCode {
                             let code = admin::issue_code(&db, &label, hours).await.map_err(|e| e.to_string())?;
                             println!("{code}");
                             eprintln!("one-time enrolment code for {label:?}, valid {hours} h; enter it in the officer app");
+                        }
+                        AdminAction::AddClerk { username, role, totp } => {
+                            let role = fieldseal_office::auth::Role::parse(&role).map_err(|e| e.to_string())?;
+                            let password = read_password(&username)?;
+                            let clerk = admin::add_clerk(&db, &username, role, &password, totp)
+                                .await
+                                .map_err(|e| e.to_string())?;
+                            println!("clerk {username} created (id {}, role {})", clerk.id, role.as_str());
+                            if let Some(secret) = clerk.totp {
+                                println!("TOTP secret (enter it in the authenticator app, shown once): {}", *secret.to_base32());
+                                println!("{}", fieldseal_office::auth::otpauth_uri(&secret, "fieldseal", &username));
+                            }
+                        }
+                        AdminAction::Clerks => {
+                            println!("id    role        TOTP  disabled  user name");
+                            for c in admin::clerks(&db).await.map_err(|e| e.to_string())? {
+                                println!(
+                                    "{:<5} {:<11} {:<5} {:<9} {}",
+                                    c.id,
+                                    c.role.as_str(),
+                                    if c.totp_secret.is_some() { "yes" } else { "no" },
+                                    if c.disabled { "yes" } else { "no" },
+                                    c.username
+                                );
+                            }
                         }
                         AdminAction::Devices => {
                             println!("prefix  device id                         enrolled (unix ms)  envelopes  last seq  label");

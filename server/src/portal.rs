@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use fieldseal_core::attestation::{AttestationPolicy, PinnedRoot};
 use fieldseal_core::catalogue::{Catalogue, Offence};
 use fieldseal_core::notice::{PayeeConfig, parse_iso_date};
 use fieldseal_core::seal::{EnclavePublicKey, VerifyingKey};
@@ -12,9 +11,9 @@ use fieldseal_core::wire::enclave::{ErrorCode, Request, Response};
 use fieldseal_portal::backend::{Backend, BackendError, CaseSummary, CheckoutRecord, NewPayment, Recorded, Release};
 use zeroize::Zeroizing;
 
-use crate::db::DbError;
+use crate::db::{DbError, NewEntry};
 use crate::enclave_client::EnclaveCallError;
-use crate::relay::{Relay, now_ms};
+use crate::relay::{EnclaveKeyError, Relay, now_ms};
 
 /// The portal backend over the relay's database, blob store and enclave.
 pub struct ServerPortal {
@@ -49,6 +48,7 @@ impl Backend for ServerPortal {
         let Some(case) = self.relay.db.case(ticket).await.map_err(db)? else { return Ok(None) };
         let due_date = parse_iso_date(&case.due_date)
             .ok_or_else(|| BackendError::Internal("a stored due date is invalid".into()))?;
+        let Some((state, deadline)) = self.relay.db.assessment(ticket).await.map_err(db)? else { return Ok(None) };
         Ok(Some(CaseSummary {
             ticket: case.ticket,
             total_cents: case.total_cents,
@@ -56,6 +56,8 @@ impl Backend for ServerPortal {
             offence_codes: case.offence_codes,
             payments: case.payments,
             objection_at_ms: case.objection_at_ms,
+            state,
+            deadline,
         }))
     }
 
@@ -63,20 +65,23 @@ impl Backend for ServerPortal {
         let relay = &self.relay;
         let Some(case) = relay.db.sealed_case(ticket).await.map_err(db)? else { return Ok(Release::Denied) };
         let (device_key, envelope) = (case.device_key, case.envelope);
-        let blobs = Arc::clone(&relay.blobs);
-        let (id, count) = (case.envelope_id, case.photo_count);
-        let blobs = tokio::task::spawn_blocking(move || {
-            (0..count)
-                .map(|i| blobs.get(&id, i)?.ok_or_else(|| std::io::Error::other("photo blob missing")))
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .await
-        .map_err(|e| BackendError::Internal(e.to_string()))?
-        .map_err(|e: std::io::Error| BackendError::Internal(format!("reading photo blobs: {e}")))?;
+        let blobs = relay.sealed_photos(case.envelope_id, case.photo_count).await.map_err(BackendError::Internal)?;
         let request =
             Request::CitizenView { device_key, envelope, access_code: Zeroizing::new(code.expose().to_owned()), blobs };
         match relay.enclave.call(&request).await {
-            Ok(Response::View(view)) if view.ticket_number == *ticket => Ok(Release::Granted(Box::new(view))),
+            Ok(Response::View(view)) if view.ticket_number == *ticket => {
+                // Every release of personal data is on the audit log, the citizen's own included.
+                let detail = serde_json::json!({ "photos": view.photos.len() });
+                let entry = NewEntry {
+                    at_ms: now_ms(),
+                    actor: "citizen",
+                    action: "personal_data.released",
+                    subject: ticket.digits(),
+                    detail: &detail,
+                };
+                relay.db.audit(&entry).await.map_err(db)?;
+                Ok(Release::Granted(Box::new(view)))
+            }
             Ok(Response::View(_)) => Err(BackendError::Internal("the enclave released another ticket".into())),
             Ok(Response::Error(e)) if e.code == ErrorCode::AccessDenied => Ok(Release::Denied),
             Ok(Response::Error(e)) => Err(BackendError::Internal(format!("the enclave refused a view: {e}"))),
@@ -91,24 +96,10 @@ impl Backend for ServerPortal {
     }
 
     async fn enclave_key(&self) -> Result<EnclavePublicKey, BackendError> {
-        // The server trusts its own enclave socket (devices are the ones that pin); it checks
-        // that the document is well-formed, signed by the key the enclave reports, and current.
-        let health = self.relay.enclave.health().await.map_err(enclave)?;
-        let measurement = serde_json::from_str::<serde_json::Value>(&health.attestation.body)
-            .ok()
-            .and_then(|b| b["measurement"].as_str().and_then(|m| hex::decode(m).ok()))
-            .and_then(|m| <[u8; 32]>::try_from(m).ok())
-            .ok_or_else(|| BackendError::Internal("the attestation names no measurement".into()))?;
-        let policy = AttestationPolicy {
-            roots: vec![PinnedRoot { platform: health.platform.clone(), key: health.platform_key }],
-            measurements: vec![measurement],
-            accept_simulated: true,
-        };
-        let attested = health
-            .attestation
-            .verify(&policy, now_ms())
-            .map_err(|e| BackendError::Internal(format!("the enclave's own attestation does not verify: {e}")))?;
-        Ok(attested.public_key)
+        self.relay.enclave_public_key().await.map_err(|e| match e {
+            EnclaveKeyError::Call(c) => enclave(c),
+            other => BackendError::Internal(other.to_string()),
+        })
     }
 
     async fn checkouts(&self, ticket: &TicketNumber) -> Result<Vec<CheckoutRecord>, BackendError> {

@@ -92,7 +92,52 @@ fn reject(index: u16, envelope_id: Option<Id16>, code: RejectCode, message: impl
     EnvelopeResult { code: Some(code), message: Some(message.into()), ..result(index, envelope_id, Outcome::Rejected) }
 }
 
+/// Why the enclave's public key is not to be had.
+#[derive(Debug, thiserror::Error)]
+pub enum EnclaveKeyError {
+    /// The enclave did not answer.
+    #[error(transparent)]
+    Call(#[from] EnclaveCallError),
+    /// Its attestation does not hold.
+    #[error("the enclave's own attestation does not verify: {0}")]
+    Attestation(String),
+}
+
 impl Relay {
+    /// The sealed photo blobs of an envelope, index order (read off the async threads).
+    pub async fn sealed_photos(&self, envelope_id: Id16, count: u16) -> Result<Vec<Vec<u8>>, String> {
+        let blobs = Arc::clone(&self.blobs);
+        tokio::task::spawn_blocking(move || {
+            (0..count)
+                .map(|i| blobs.get(&envelope_id, i)?.ok_or_else(|| std::io::Error::other("photo blob missing")))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("reading photo blobs: {e}"))
+    }
+
+    /// The enclave's public key from its current attestation, to seal to. The server trusts its
+    /// own enclave socket (devices are the ones that pin); it checks that the document is
+    /// well-formed, signed by the platform key the enclave reports, and current.
+    pub async fn enclave_public_key(&self) -> Result<seal::EnclavePublicKey, EnclaveKeyError> {
+        use fieldseal_core::attestation::{AttestationPolicy, PinnedRoot};
+        let health = self.enclave.health().await?;
+        let measurement = serde_json::from_str::<serde_json::Value>(&health.attestation.body)
+            .ok()
+            .and_then(|b| b["measurement"].as_str().and_then(|m| hex::decode(m).ok()))
+            .and_then(|m| <[u8; 32]>::try_from(m).ok())
+            .ok_or_else(|| EnclaveKeyError::Attestation("it names no measurement".into()))?;
+        let policy = AttestationPolicy {
+            roots: vec![PinnedRoot { platform: health.platform.clone(), key: health.platform_key }],
+            measurements: vec![measurement],
+            accept_simulated: true,
+        };
+        let attested =
+            health.attestation.verify(&policy, now_ms()).map_err(|e| EnclaveKeyError::Attestation(e.to_string()))?;
+        Ok(attested.public_key)
+    }
+
     /// A relay over its parts.
     pub fn new(
         db: Db,

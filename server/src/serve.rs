@@ -69,6 +69,9 @@ pub enum ServeError {
     /// The payment provider settings.
     #[error("{0}")]
     Payments(String),
+    /// The deadline policy file.
+    #[error("{0} (in the data folder)")]
+    Policy(String),
 }
 
 /// A running server.
@@ -192,7 +195,15 @@ pub async fn start(opts: &ServeOptions) -> Result<Server, ServeError> {
     let enclave = EnclaveClient::new(&socket, 4, Duration::from_secs(30));
     wait_for_enclave(&enclave, Duration::from_secs(20)).await?;
 
-    let db = Db::open(opts.database_url.as_deref(), &data).await?;
+    let policy = match std::fs::read_to_string(data.join("policy.json")) {
+        Ok(text) => {
+            fieldseal_office::policy::Policy::from_json(&text).map_err(|e| ServeError::Policy(e.to_string()))?
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => fieldseal_office::policy::Policy::default(),
+        Err(source) => return Err(ServeError::DataFolder { path: data.join("policy.json"), source }),
+    };
+    tracing::info!(policy = policy.name(), "deadline policy");
+    let db = Db::open(opts.database_url.as_deref(), &data).await?.with_policy(policy);
     let blobs = LocalBlobStore::open(&data.join("blobs"))
         .map_err(|source| ServeError::DataFolder { path: data.join("blobs"), source })?;
     let issued = settings::issued(&data, &format!("http://{addr}"))?;
@@ -217,8 +228,15 @@ pub async fn start(opts: &ServeOptions) -> Result<Server, ServeError> {
             ..Default::default()
         },
     );
-    let app = crate::api::app(Arc::clone(&relay), fieldseal_portal::router(portal))
-        .into_make_service_with_connect_info::<SocketAddr>();
+    let office = crate::office::Office::new(
+        Arc::clone(&relay),
+        crate::office::OfficeConfig {
+            secure_cookies: cookie_secure,
+            idle: opts.session_idle.unwrap_or(fieldseal_portal::web::session::IDLE),
+        },
+    );
+    let pages = fieldseal_portal::router(portal).merge(crate::office::router(office));
+    let app = crate::api::app(Arc::clone(&relay), pages).into_make_service_with_connect_info::<SocketAddr>();
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async {

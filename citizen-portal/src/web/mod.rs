@@ -158,9 +158,13 @@ pub fn router<B: Backend>(portal: Arc<Portal<B>>) -> Router {
         .with_state(portal)
 }
 
-/// Headers every portal answer carries.
-async fn security_headers(csp: &HeaderValue, req: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let is_static = req.uri().path().starts_with("/static/");
+/// Headers every portal (and back-office) answer carries; `csp` is the page's policy.
+pub async fn security_headers(
+    csp: &HeaderValue,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let is_static = req.uri().path().contains("/static/");
     let mut res = next.run(req).await;
     let h = res.headers_mut();
     h.insert(header::CONTENT_SECURITY_POLICY, csp.clone());

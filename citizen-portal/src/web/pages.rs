@@ -23,7 +23,7 @@ use super::limits::minutes;
 use super::session::{self, Lookup, Session, SignedIn};
 use super::text::{Lang, Texts};
 use super::{ClientAddr, Portal, cookie_header, now_ms};
-use crate::backend::{Backend, BackendError, CaseSummary, Release};
+use crate::backend::{Backend, BackendError, CaseSummary, Release, Status};
 
 type St<B> = State<Arc<Portal<B>>>;
 
@@ -57,7 +57,7 @@ impl Chrome {
             t: session.lang.texts(),
             title: title.to_owned(),
             csrf: session.csrf.clone(),
-            signed_in: session.case.is_some(),
+            signed_in: session.signed.is_some(),
             lang_href: format!("/lang/{}?next={}", session.lang.other().texts().lang, path),
             flash: None,
         }
@@ -110,6 +110,7 @@ struct CasePage {
     offences: Vec<OffenceLine>,
     total: String,
     outstanding: String,
+    refund: Option<String>,
     due: String,
     time: String,
     place: String,
@@ -206,7 +207,7 @@ impl IntoResponse for Away {
 /// A signed-in session, or where to send the browser instead.
 pub(crate) fn signed_in<B: Backend>(p: &Portal<B>, headers: &HeaderMap) -> Result<(Session, SignedIn), Away> {
     match p.sessions.get(session::cookie_value(cookie_header(headers))) {
-        Lookup::Live(s) => match s.case.clone() {
+        Lookup::Live(s) => match s.signed.clone() {
             Some(case) => Ok((s, case)),
             None => Err(Away::Start),
         },
@@ -240,7 +241,7 @@ pub(crate) struct StartQuery {
 
 pub(crate) async fn start<B: Backend>(State(p): St<B>, headers: HeaderMap, Query(q): Query<StartQuery>) -> Response {
     let (session, cookie, expired) = session_for(&p, &headers);
-    if session.case.is_some() {
+    if session.signed.is_some() {
         return Redirect::to("/case").into_response();
     }
     let t = session.lang.texts();
@@ -418,14 +419,13 @@ fn url_component(s: &str) -> String {
 }
 
 fn status_of(summary: &CaseSummary, t: &'static Texts, today: time::Date) -> (&'static str, &'static str) {
-    if summary.outstanding_cents() == 0 {
-        (t.status_paid, "paid")
-    } else if today > summary.due_date {
-        (t.status_overdue, "overdue")
-    } else if summary.paid_cents() > 0 {
-        (t.status_part_paid, "part-paid")
-    } else {
-        (t.status_open, "open")
+    match summary.state.status {
+        Status::Paid | Status::Overpaid => (t.status_paid, "paid"),
+        Status::Withdrawn => (t.status_withdrawn, "withdrawn"),
+        Status::Escalated => (t.status_escalated, "overdue"),
+        Status::Open | Status::PartPaid if today > summary.deadline => (t.status_overdue, "overdue"),
+        Status::PartPaid => (t.status_part_paid, "part-paid"),
+        Status::Open => (t.status_open, "open"),
     }
 }
 
@@ -533,13 +533,15 @@ pub(crate) async fn case<B: Backend>(State(p): St<B>, headers: HeaderMap, Query(
         offences,
         total: lang.money(summary.total_cents),
         outstanding: lang.money(summary.outstanding_cents()),
-        due: lang.date(summary.due_date),
+        due: lang.date(summary.deadline),
         time: lang.date_time(view.observed_at.local()),
         place: view.place.address.clone(),
         vehicle,
         photos,
         payments: payment_rows(&summary, lang),
         objection,
+        refund: (summary.state.refund_due_cents > 0)
+            .then(|| t.refund_note.replace("{amount}", &lang.money(summary.state.refund_due_cents))),
         can_pay: summary.outstanding_cents() > 0,
         online: p.provider.is_some(),
     };

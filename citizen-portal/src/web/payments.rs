@@ -157,12 +157,12 @@ pub(crate) async fn back<B: Backend>(State(p): St<B>, headers: HeaderMap, Query(
     let (session, cookie, _) = session_for(&p, &headers);
     let t = session.lang.texts();
     let message = |title: &str, text: String, status: StatusCode| {
-        let link = if session.case.is_some() { "/case" } else { "/" };
+        let link = if session.signed.is_some() { "/case" } else { "/" };
         let page = MessagePage {
             c: Chrome::new(&session, title, "/"),
             text,
             link,
-            link_text: if session.case.is_some() { t.back_to_case } else { t.to_start },
+            link_text: if session.signed.is_some() { t.back_to_case } else { t.to_start },
         };
         html(status, page.render(), cookie.clone())
     };
@@ -193,7 +193,7 @@ pub(crate) async fn back<B: Backend>(State(p): St<B>, headers: HeaderMap, Query(
             {
                 return message(t.payment_received_title, t.payment_pending.into(), StatusCode::ACCEPTED);
             }
-            if session.case.as_ref().is_some_and(|c| c.ticket == checkout.ticket) {
+            if session.signed.as_ref().is_some_and(|c| c.ticket == checkout.ticket) {
                 return Redirect::to("/case?paid=1").into_response();
             }
             let text = t
@@ -213,7 +213,7 @@ pub(crate) async fn back<B: Backend>(State(p): St<B>, headers: HeaderMap, Query(
 pub(crate) async fn cancelled<B: Backend>(State(p): St<B>, headers: HeaderMap) -> Response {
     let (session, cookie, _) = session_for(&p, &headers);
     let t = session.lang.texts();
-    let signed = session.case.is_some();
+    let signed = session.signed.is_some();
     let page = MessagePage {
         c: Chrome::new(&session, t.pay_online, "/").with(Flash::new("info", t.pay_online, t.payment_cancelled)),
         text: String::new(),

@@ -1,7 +1,8 @@
 //! Browser sessions, kept only in server memory: a random id in an HttpOnly, SameSite=Strict
-//! cookie, a CSRF token per session, the language, and — once signed in — the ticket and the
-//! access code, so each page can ask the enclave again (nothing of the case itself is kept).
-//! Sessions end after an idle time-out, an absolute lifetime, or the "end session" button.
+//! cookie, a CSRF token per session, the language, and — once signed in — who signed in: for
+//! the citizen portal the ticket and the access code, so each page can ask the enclave again
+//! (nothing of the case itself is kept); for the back office the clerk. Sessions end after an
+//! idle time-out, an absolute lifetime, or the "end session" button.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -32,22 +33,22 @@ pub struct SignedIn {
     pub code: AccessCode,
 }
 
-/// One browser session.
+/// One browser session; `T` is who signed in.
 #[derive(Clone)]
-pub struct Session {
+pub struct Session<T = SignedIn> {
     /// The session id (cookie value).
     pub id: String,
     /// CSRF token every form carries.
     pub csrf: String,
     /// Page language.
     pub lang: Lang,
-    /// The opened case.
-    pub case: Option<SignedIn>,
+    /// Who signed in (the citizen's case, or a clerk).
+    pub signed: Option<T>,
     created: Instant,
     last_seen: Instant,
 }
 
-impl Session {
+impl<T> Session<T> {
     /// Whether a submitted CSRF token is this session's (constant time).
     pub fn csrf_ok(&self, submitted: &str) -> bool {
         self.csrf.len() == submitted.len() && bool::from(self.csrf.as_bytes().ct_eq(submitted.as_bytes()))
@@ -55,9 +56,9 @@ impl Session {
 }
 
 /// What a cookie led to.
-pub enum Lookup {
+pub enum Lookup<T = SignedIn> {
     /// A live session.
-    Live(Session),
+    Live(Session<T>),
     /// The cookie named a session that timed out.
     Expired,
     /// No cookie, or an unknown id.
@@ -69,26 +70,26 @@ fn random_token() -> String {
 }
 
 /// All sessions.
-pub struct Sessions {
-    map: Mutex<HashMap<String, Session>>,
+pub struct Sessions<T = SignedIn> {
+    map: Mutex<HashMap<String, Session<T>>>,
     idle: Duration,
 }
 
-impl Sessions {
+impl<T: Clone> Sessions<T> {
     /// An empty store with the given idle time-out.
     pub fn new(idle: Duration) -> Self {
         Self { map: Mutex::new(HashMap::new()), idle }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session<T>>> {
         self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// A new anonymous session.
-    pub fn create(&self, lang: Lang) -> Session {
+    pub fn create(&self, lang: Lang) -> Session<T> {
         let now = Instant::now();
         let session =
-            Session { id: random_token(), csrf: random_token(), lang, case: None, created: now, last_seen: now };
+            Session { id: random_token(), csrf: random_token(), lang, signed: None, created: now, last_seen: now };
         let mut map = self.lock();
         if map.len() >= MAX_SESSIONS {
             let idle = self.idle;
@@ -104,7 +105,7 @@ impl Sessions {
     }
 
     /// The session a cookie names, touched.
-    pub fn get(&self, id: Option<&str>) -> Lookup {
+    pub fn get(&self, id: Option<&str>) -> Lookup<T> {
         let Some(id) = id else { return Lookup::None };
         let now = Instant::now();
         let mut map = self.lock();
@@ -129,18 +130,18 @@ impl Sessions {
     }
 
     /// Signs a session in under a new id (the old id stops working), with a new CSRF token.
-    pub fn sign_in(&self, old_id: &str, case: SignedIn) -> Option<Session> {
+    pub fn sign_in(&self, old_id: &str, who: T) -> Option<Session<T>> {
         let mut map = self.lock();
         let mut session = map.remove(old_id)?;
         session.id = random_token();
         session.csrf = random_token();
-        session.case = Some(case);
+        session.signed = Some(who);
         session.created = Instant::now();
         map.insert(session.id.clone(), session.clone());
         Some(session)
     }
 
-    /// Ends a session: its id, ticket and code are gone from memory.
+    /// Ends a session: its id and who signed in are gone from memory.
     pub fn end(&self, id: &str) {
         self.lock().remove(id);
     }
@@ -163,21 +164,36 @@ impl Sessions {
     }
 }
 
-/// The session id from a `Cookie` header.
+/// The portal's session id from a `Cookie` header.
 pub fn cookie_value(header: Option<&str>) -> Option<&str> {
-    header?.split(';').map(str::trim).find_map(|kv| kv.strip_prefix(COOKIE)?.strip_prefix('=')).filter(|v| {
+    named_cookie_value(header, COOKIE)
+}
+
+/// The session id in cookie `name` from a `Cookie` header.
+pub fn named_cookie_value<'h>(header: Option<&'h str>, name: &str) -> Option<&'h str> {
+    header?.split(';').map(str::trim).find_map(|kv| kv.strip_prefix(name)?.strip_prefix('=')).filter(|v| {
         (20..=64).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     })
 }
 
-/// The `Set-Cookie` value for a session id.
+/// The `Set-Cookie` value for a portal session id.
 pub fn set_cookie(id: &str, secure: bool) -> String {
-    format!("{COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict{}", if secure { "; Secure" } else { "" })
+    set_named_cookie(COOKIE, "/", id, secure)
 }
 
-/// The `Set-Cookie` value that deletes the cookie.
+/// The `Set-Cookie` value for session cookie `name` on `path`.
+pub fn set_named_cookie(name: &str, path: &str, id: &str, secure: bool) -> String {
+    format!("{name}={id}; Path={path}; HttpOnly; SameSite=Strict{}", if secure { "; Secure" } else { "" })
+}
+
+/// The `Set-Cookie` value that deletes the portal's cookie.
 pub fn clear_cookie(secure: bool) -> String {
-    format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}", if secure { "; Secure" } else { "" })
+    clear_named_cookie(COOKIE, "/", secure)
+}
+
+/// The `Set-Cookie` value that deletes cookie `name` on `path`.
+pub fn clear_named_cookie(name: &str, path: &str, secure: bool) -> String {
+    format!("{name}=; Path={path}; HttpOnly; SameSite=Strict; Max-Age=0{}", if secure { "; Secure" } else { "" })
 }
 
 #[cfg(test)]

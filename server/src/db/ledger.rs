@@ -201,61 +201,39 @@ impl Db {
         Ok(())
     }
 
-    /// Counts a payment once per `(method, provider, external_ref)` and moves the case to
-    /// `paid` once the payments cover its amount; one transaction.
+    /// Counts a payment once per `(method, provider, external_ref)` and re-assesses the case
+    /// under the deadline policy, with its audit entry; one transaction.
     pub async fn record_payment(&self, p: &NewPayment, now: i64) -> Result<Recorded, DbError> {
-        let mut tx = self.pool.begin().await.map_err(q("starting to record a payment"))?;
-        let total: Option<i64> = sqlx::query_scalar("SELECT total_cents FROM cases WHERE ticket_number = $1")
-            .bind(p.ticket.digits())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(q("looking up a case for a payment"))?;
-        let Some(total) = total else { return Ok(Recorded::UnknownCase) };
-        let inserted = sqlx::query(
-            "INSERT INTO payments (ticket_number, amount_cents, method, provider, external_ref, booked_at_ms, recorded_at_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (method, provider, external_ref) DO NOTHING",
-        )
-        .bind(p.ticket.digits())
-        .bind(i64::try_from(p.amount_cents).map_err(|_| DbError::Corrupt("amount"))?)
-        .bind(p.method)
-        .bind(&p.provider)
-        .bind(&p.external_ref)
-        .bind(p.booked_at_ms)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(q("recording a payment"))?
-        .rows_affected();
-        if inserted == 0 {
-            return Ok(Recorded::Duplicate);
-        }
-        let paid: i64 = sqlx::query_scalar(
-            "SELECT CAST(COALESCE(SUM(amount_cents), 0) AS BIGINT) FROM payments WHERE ticket_number = $1",
-        )
-        .bind(p.ticket.digits())
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(q("summing payments"))?;
-        if paid >= total {
-            sqlx::query("UPDATE cases SET status = 'paid' WHERE ticket_number = $1 AND status = 'open'")
-                .bind(p.ticket.digits())
-                .execute(&mut *tx)
-                .await
-                .map_err(q("marking a case paid"))?;
-        }
-        tx.commit().await.map_err(q("committing a payment"))?;
-        Ok(Recorded::New)
+        let counted = self.count_online_payment(p, now).await?;
+        Ok(match counted {
+            None => Recorded::UnknownCase,
+            Some(None) => Recorded::Duplicate,
+            Some(Some(_)) => Recorded::New,
+        })
     }
 
-    /// Keeps a sealed objection.
+    /// Keeps a sealed objection, with its audit entry.
     pub async fn insert_objection(&self, ticket: &TicketNumber, sealed: &[u8], now: i64) -> Result<(), DbError> {
-        sqlx::query("INSERT INTO objections (ticket_number, sealed, received_at_ms) VALUES ($1, $2, $3)")
-            .bind(ticket.digits())
-            .bind(sealed.to_vec())
-            .bind(now)
-            .execute(&self.pool)
-            .await
-            .map_err(q("storing an objection"))?;
+        let mut tx = self.pool.begin().await.map_err(q("starting to store an objection"))?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO objections (ticket_number, sealed, received_at_ms) VALUES ($1, $2, $3) RETURNING id",
+        )
+        .bind(ticket.digits())
+        .bind(sealed.to_vec())
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(q("storing an objection"))?;
+        let detail = serde_json::json!({ "objection": id, "sealed_bytes": sealed.len() });
+        let entry = super::NewEntry {
+            at_ms: now,
+            actor: "citizen",
+            action: "objection.received",
+            subject: ticket.digits(),
+            detail: &detail,
+        };
+        super::append_audit(&mut tx, self.backend, &entry).await?;
+        tx.commit().await.map_err(q("committing an objection"))?;
         Ok(())
     }
 

@@ -1,0 +1,128 @@
+//! The back office: clerks sign in (Argon2id password, optional TOTP), see cases by status,
+//! import bank statements, resolve the exceptions queue, run the deadline policy, open personal
+//! data through the enclave for a stated purpose, and export the ledger. Mounted by the server
+//! at `/office`. Same session, CSRF and CSP rules as the citizen portal (its session store is
+//! reused); every state change and every opening of personal data is written to the audit log.
+
+pub mod documents;
+pub mod import;
+mod pages;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::HeaderValue;
+use axum::routing::{get, post};
+use fieldseal_office::auth::Role;
+use fieldseal_portal::web::limits::{Limiter, Rule};
+use fieldseal_portal::web::session::Sessions;
+
+use crate::relay::Relay;
+
+/// The back office's session cookie (its own, scoped to `/office`).
+pub const COOKIE: &str = "fs_office";
+/// Largest statement upload.
+pub const MAX_UPLOAD: usize = 64 << 20;
+/// Every sign-in answer takes at least this long (an unknown name and a wrong password look alike).
+pub const MIN_LOGIN_TIME: Duration = Duration::from_millis(300);
+
+/// Failed sign-ins per user name: 5 in 15 minutes lock the name for 5 minutes, doubling.
+const PER_NAME: Rule = Rule {
+    failures: 5,
+    window: Duration::from_secs(15 * 60),
+    first_lock: Duration::from_secs(5 * 60),
+    max_lock: Duration::from_secs(60 * 60),
+};
+
+/// A signed-in clerk, as the session holds it.
+#[derive(Debug, Clone)]
+pub struct Clerk {
+    /// Id stamped on actions.
+    pub id: i64,
+    /// Sign-in name.
+    pub username: String,
+    /// Role.
+    pub role: Role,
+}
+
+/// Settings of the back office.
+#[derive(Debug, Clone)]
+pub struct OfficeConfig {
+    /// Mark the session cookie `Secure`.
+    pub secure_cookies: bool,
+    /// Idle time-out of a session.
+    pub idle: Duration,
+}
+
+/// The back office's state.
+pub struct Office {
+    pub(crate) relay: Arc<Relay>,
+    pub(crate) sessions: Sessions<Clerk>,
+    pub(crate) failures: Limiter<String>,
+    pub(crate) config: OfficeConfig,
+    csp: HeaderValue,
+}
+
+impl Office {
+    /// The back office over `relay`.
+    pub fn new(relay: Arc<Relay>, config: OfficeConfig) -> Arc<Self> {
+        Arc::new(Self {
+            relay,
+            sessions: Sessions::new(config.idle),
+            failures: Limiter::new(PER_NAME),
+            config,
+            csp: HeaderValue::from_static(
+                "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
+                 frame-ancestors 'none'; base-uri 'none'",
+            ),
+        })
+    }
+}
+
+/// The back office's pages, all under `/office/`.
+pub fn router(office: Arc<Office>) -> Router {
+    let sweeper = Arc::downgrade(&office);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            match sweeper.upgrade() {
+                Some(o) => o.sessions.sweep(),
+                None => break,
+            }
+        }
+    });
+    let headers = Arc::clone(&office);
+    Router::new()
+        .route("/office", get(|| async { axum::response::Redirect::to("/office/") }))
+        .route("/office/", get(pages::dashboard))
+        .route("/office/login", get(pages::login_form).post(pages::login))
+        .route("/office/logout", post(pages::logout))
+        .route("/office/cases", get(pages::cases))
+        .route("/office/case/{ticket}", get(pages::case))
+        .route("/office/case/{ticket}/open", post(pages::open_case))
+        .route("/office/case/{ticket}/objection", post(pages::open_objection))
+        .route("/office/case/{ticket}/withdraw", post(pages::withdraw))
+        .route("/office/case/{ticket}/refund", post(pages::refund))
+        .route("/office/case/{ticket}/hearing-form", post(pages::hearing_form))
+        .route(
+            "/office/import",
+            get(pages::import_form).post(pages::import).layer(DefaultBodyLimit::max(MAX_UPLOAD + 4096)),
+        )
+        .route("/office/exceptions", get(pages::exceptions))
+        .route("/office/exceptions/{id}/match", post(pages::match_entry))
+        .route("/office/exceptions/{id}/book-out", post(pages::book_out))
+        .route("/office/exceptions/{id}/details", post(pages::entry_details))
+        .route("/office/deadlines", get(pages::deadlines).post(pages::run_deadlines))
+        .route("/office/export/ledger.csv", get(pages::ledger_csv))
+        .route("/office/export/hearing-forms.csv", post(pages::hearing_forms_csv))
+        .route("/office/audit", get(pages::audit))
+        .route("/office/static/office.css", get(pages::css))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            let o = Arc::clone(&headers);
+            async move { fieldseal_portal::web::security_headers(&o.csp, req, next).await }
+        }))
+        .with_state(office)
+}
