@@ -567,15 +567,25 @@ fn transfer_of<B: Backend>(p: &Portal<B>, summary: &CaseSummary) -> EpcTransfer 
     }
 }
 
+/// The signed-in session and its case's summary, or the answer to give instead: the way back
+/// to sign-in, the page for an unreachable backend, or `gone()` when the case has disappeared.
+async fn signed_summary<B: Backend>(
+    p: &Portal<B>,
+    headers: &HeaderMap,
+    gone: impl FnOnce() -> Response,
+) -> Result<(Session, CaseSummary), Response> {
+    let (session, signed) = signed_in(p, headers).map_err(IntoResponse::into_response)?;
+    match p.backend.summary(&signed.ticket).await {
+        Ok(Some(summary)) => Ok((session, summary)),
+        Ok(None) => Err(gone()),
+        Err(e) => Err(unavailable(&session, &e)),
+    }
+}
+
 pub(crate) async fn transfer<B: Backend>(State(p): St<B>, headers: HeaderMap) -> Response {
-    let (session, signed) = match signed_in(&p, &headers) {
-        Ok(s) => s,
-        Err(away) => return away.into_response(),
-    };
-    let summary = match p.backend.summary(&signed.ticket).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return Redirect::to("/").into_response(),
-        Err(e) => return unavailable(&session, &e),
+    let (session, summary) = match signed_summary(&p, &headers, || Redirect::to("/").into_response()).await {
+        Ok(found) => found,
+        Err(res) => return res,
     };
     let lang = session.lang;
     let t = lang.texts();
@@ -602,14 +612,9 @@ pub(crate) async fn transfer<B: Backend>(State(p): St<B>, headers: HeaderMap) ->
 
 /// The EPC QR code (GiroCode) for the open amount, as a PNG.
 pub(crate) async fn transfer_qr<B: Backend>(State(p): St<B>, headers: HeaderMap) -> Response {
-    let (session, signed) = match signed_in(&p, &headers) {
-        Ok(s) => s,
-        Err(away) => return away.into_response(),
-    };
-    let summary = match p.backend.summary(&signed.ticket).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return StatusCode::NOT_FOUND.into_response(),
-        Err(e) => return unavailable(&session, &e),
+    let (_, summary) = match signed_summary(&p, &headers, || StatusCode::NOT_FOUND.into_response()).await {
+        Ok(found) => found,
+        Err(res) => return res,
     };
     let payload = match transfer_of(&p, &summary).to_payload() {
         Ok(p) => p,
@@ -628,14 +633,9 @@ pub(crate) async fn transfer_qr<B: Backend>(State(p): St<B>, headers: HeaderMap)
 }
 
 pub(crate) async fn receipt<B: Backend>(State(p): St<B>, headers: HeaderMap) -> Response {
-    let (session, signed) = match signed_in(&p, &headers) {
-        Ok(s) => s,
-        Err(away) => return away.into_response(),
-    };
-    let summary = match p.backend.summary(&signed.ticket).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return Redirect::to("/").into_response(),
-        Err(e) => return unavailable(&session, &e),
+    let (session, summary) = match signed_summary(&p, &headers, || Redirect::to("/").into_response()).await {
+        Ok(found) => found,
+        Err(res) => return res,
     };
     let lang = session.lang;
     let t = lang.texts();
@@ -652,15 +652,11 @@ pub(crate) async fn receipt<B: Backend>(State(p): St<B>, headers: HeaderMap) -> 
 }
 
 pub(crate) async fn objection_form<B: Backend>(State(p): St<B>, headers: HeaderMap) -> Response {
-    let (session, signed) = match signed_in(&p, &headers) {
-        Ok(s) => s,
-        Err(away) => return away.into_response(),
+    let (session, summary) = match signed_summary(&p, &headers, || Redirect::to("/").into_response()).await {
+        Ok(found) => found,
+        Err(res) => return res,
     };
-    let already = match p.backend.summary(&signed.ticket).await {
-        Ok(Some(s)) => s.objection_at_ms.is_some(),
-        Ok(None) => return Redirect::to("/").into_response(),
-        Err(e) => return unavailable(&session, &e),
-    };
+    let already = summary.objection_at_ms.is_some();
     let t = session.lang.texts();
     let page = ObjectionPage {
         c: Chrome::new(&session, t.objection_title, "/case/objection"),
