@@ -237,6 +237,11 @@ pub fn run(opts: &DemoOptions) -> Result<(), DemoError> {
     );
     println!("  curl {}/health", server.url());
     println!("  fieldseal admin --data {} devices", server_dir.display());
+    println!(
+        "  fieldseal admin --data {} add-clerk --username you --role supervisor, then open {}/office/ (the back office)",
+        server_dir.display(),
+        server.url()
+    );
     rt.block_on(server.run_until_signal());
     Ok(())
 }
