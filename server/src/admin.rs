@@ -102,6 +102,11 @@ pub async fn add_clerk(
     Ok(NewClerk { id, totp: secret })
 }
 
+/// Disables a clerk account (audited); `false` when no active clerk has that name.
+pub async fn disable_clerk(db: &Db, username: &str) -> Result<bool, DbError> {
+    db.disable_clerk(username, Actor::Admin, now_ms()).await
+}
+
 /// Every clerk account.
 pub async fn clerks(db: &Db) -> Result<Vec<ClerkRow>, DbError> {
     db.clerks().await

@@ -117,6 +117,12 @@ enum AdminAction {
     },
     /// List back-office clerk accounts.
     Clerks,
+    /// Disable a clerk account: no more sign-ins, open sessions end at their next page.
+    DisableClerk {
+        /// The clerk's sign-in name.
+        #[arg(long)]
+        username: String,
+    },
 }
 
 /// Reads a new password: twice, without echo, from a terminal; one line from a pipe.
@@ -283,6 +289,15 @@ fn main() -> ExitCode {
                                 println!("TOTP secret (enter it in the authenticator app, shown once): {}", *secret.to_base32());
                                 println!("{}", fieldseal_office::auth::otpauth_uri(&secret, "fieldseal", &username));
                             }
+                        }
+                        AdminAction::DisableClerk { username } => {
+                            let done = admin::disable_clerk(&db, &username).await.map_err(|e| e.to_string())?;
+                            if !done {
+                                return Err(format!(
+                                    "no active clerk is named {username:?}; `fieldseal admin clerks` lists them"
+                                ));
+                            }
+                            println!("clerk {username} disabled");
                         }
                         AdminAction::Clerks => {
                             println!("id    role        TOTP  disabled  user name");

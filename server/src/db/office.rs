@@ -498,6 +498,25 @@ impl Db {
             .collect()
     }
 
+    /// Disables a clerk account (it cannot sign in; open sessions end at their next request).
+    /// `false` when no active clerk has that name.
+    pub async fn disable_clerk(&self, username: &str, actor: Actor, now: i64) -> Result<bool, DbError> {
+        let mut tx = self.pool.begin().await.map_err(q("starting to disable a clerk"))?;
+        let id: Option<i64> = sqlx::query_scalar(
+            "UPDATE clerks SET disabled_at_ms = $2 WHERE username = $1 AND disabled_at_ms IS NULL RETURNING id",
+        )
+        .bind(username)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(q("disabling a clerk"))?;
+        let Some(id) = id else { return Ok(false) };
+        audit(&mut tx, self, now, actor, "clerk.disabled", &format!("clerk:{id}"), json!({ "username": username }))
+            .await?;
+        tx.commit().await.map_err(q("committing a disabled clerk"))?;
+        Ok(true)
+    }
+
     /// Marks a TOTP step used, only if it is newer than the last one (a code counts once).
     pub async fn use_totp_step(&self, clerk: i64, step: u64) -> Result<bool, DbError> {
         let step = i64::try_from(step).map_err(|_| DbError::Corrupt("TOTP step"))?;
