@@ -6,6 +6,7 @@
 //! The binaries must be built first: `cargo build --workspace --bins` (the test script does).
 
 pub mod browser;
+pub mod camt;
 use std::io::{BufRead as _, BufReader, Read as _, Seek as _};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -59,6 +60,37 @@ impl Backend {
             Self::Postgres(u) => Some(u),
         }
     }
+}
+
+/// Makes `sqlite` and `postgres` tests of each named function (which takes a [`Backend`]).
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn sqlite() {
+                super::$name($crate::Backend::sqlite());
+            }
+            #[test]
+            fn postgres() {
+                super::$name($crate::Backend::postgres());
+            }
+        }
+    )*};
+}
+
+/// Every regular file under `dir` (sockets and other special files left out), for canary scans.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("lists").flatten() {
+        let p = entry.path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else if p.is_file() {
+            out.push(p);
+        }
+    }
+    out
 }
 
 /// Runs a future to completion on the test binary's one runtime (database pools made in one
@@ -239,12 +271,17 @@ impl Phone {
 
     /// Captures `n` tickets offline for `plate`, two generated photos each; returns their notices.
     pub fn capture(&mut self, n: u64, plate: &str) -> Vec<fieldseal_core::notice::Notice> {
+        self.capture_at(n, plate, now_ms())
+    }
+
+    /// As [`Phone::capture`], observed at `at_ms` (e.g. weeks ago, so the deadline has passed).
+    pub fn capture_at(&mut self, n: u64, plate: &str, at_ms: i64) -> Vec<fieldseal_core::notice::Notice> {
         use fieldseal_core::demo::{demo_draft, street_photo};
         (0..n)
             .map(|i| {
                 let photos = [street_photo(i * 2 + 1, 480, 360), street_photo(i * 2 + 2, 360, 480)];
                 let draft =
-                    demo_draft(self.store.catalogue().expect("catalogue"), i, plate, &photos, now_ms()).expect("draft");
+                    demo_draft(self.store.catalogue().expect("catalogue"), i, plate, &photos, at_ms).expect("draft");
                 self.store.capture(draft).expect("sealed offline").notice
             })
             .collect()
@@ -379,10 +416,90 @@ impl WebClient {
 
     /// POST a form: status and `Location`.
     pub fn post(&mut self, url: &str, form: &[(&str, &str)]) -> (u16, String) {
-        let res = self.agent.post(url).header("cookie", &self.cookie).send_form(form.iter().copied()).expect("answers");
-        self.keep_cookie(&res);
-        (res.status().as_u16(), header(&res, "location"))
+        let (status, location, _) = self.post_page(url, form);
+        (status, location)
     }
+
+    /// POST a form: status, `Location` and the page it answers with.
+    pub fn post_page(&mut self, url: &str, form: &[(&str, &str)]) -> (u16, String, String) {
+        let mut res =
+            self.agent.post(url).header("cookie", &self.cookie).send_form(form.iter().copied()).expect("answers");
+        self.keep_cookie(&res);
+        let location = header(&res, "location");
+        (res.status().as_u16(), location, res.body_mut().read_to_string().expect("body"))
+    }
+
+    /// POST `multipart/form-data`: text fields and one file; status and the page.
+    pub fn post_file(&mut self, url: &str, fields: &[(&str, &str)], file: (&str, &str, &[u8])) -> (u16, String) {
+        let boundary = format!("----fieldseal{}", fieldseal_core::wire::envelope::Id16::make_random().to_hex());
+        let mut body = Vec::new();
+        for (name, value) in fields {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                    .as_bytes(),
+            );
+        }
+        let (name, filename, bytes) = file;
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{filename}\"\r\n\
+                 Content-Type: application/xml\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let mut res = self
+            .agent
+            .post(url)
+            .header("cookie", &self.cookie)
+            .header("content-type", &format!("multipart/form-data; boundary={boundary}"))
+            .send(&body[..])
+            .expect("answers");
+        self.keep_cookie(&res);
+        (res.status().as_u16(), res.body_mut().read_to_string().expect("body"))
+    }
+
+    /// A client signed in to the back office at `url` (no TOTP).
+    pub fn clerk(url: &str, username: &str, password: &str) -> Self {
+        let mut c = Self::new();
+        let (_, _, page) = c.get(&format!("{url}/office/login"));
+        let (status, location) = c.post(
+            &format!("{url}/office/login"),
+            &[("csrf", &csrf_of(&page)), ("username", username), ("password", password)],
+        );
+        assert_eq!((status, location.as_str()), (303, "/office/"), "{username} signed in");
+        c
+    }
+}
+
+/// Creates a back-office clerk with `fieldseal admin add-clerk` (password on standard input),
+/// as an administrator does; returns the TOTP secret (base32) when `totp` is asked for.
+pub fn add_clerk(
+    data: &Path,
+    backend: &Backend,
+    username: &str,
+    role: &str,
+    password: &str,
+    totp: bool,
+) -> Option<String> {
+    use std::io::Write as _;
+    let mut cmd = Command::new(bin("fieldseal"));
+    cmd.args(["admin", "--data"]).arg(data).args(["add-clerk", "--username", username, "--role", role]);
+    if totp {
+        cmd.arg("--totp");
+    }
+    match backend.url() {
+        Some(u) => cmd.env("DATABASE_URL", u),
+        None => cmd.env_remove("DATABASE_URL"),
+    };
+    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("runs");
+    child.stdin.take().expect("stdin").write_all(format!("{password}\n").as_bytes()).expect("password written");
+    let out = child.wait_with_output().expect("fieldseal admin ends");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "add-clerk failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains(&format!("clerk {username} created")), "{stdout}");
+    stdout.lines().find_map(|l| l.split_once("shown once): ").map(|(_, s)| s.trim().to_owned()))
 }
 
 /// A response header as text (empty when absent).

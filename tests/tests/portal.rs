@@ -247,7 +247,7 @@ fn assert_accessible(b: &Browser, page: &str) {
 fn assert_nothing_personal(data: &Path, log: &str) {
     let needles: [&[u8]; 4] =
         [CANARY_PLATE.as_bytes(), CANARY_PLATE_NORMALISED.as_bytes(), b"BQZ4711", b"Canary-Widerspruch"];
-    for entry in walk(data) {
+    for entry in fieldseal_tests::files_under(data) {
         if entry.extension().is_some_and(|e| e == "jpg") {
             continue; // the test's own upload file
         }
@@ -260,19 +260,6 @@ fn assert_nothing_personal(data: &Path, log: &str) {
         assert!(!log.contains(std::str::from_utf8(n).expect("utf-8")), "the log holds personal data");
     }
     assert!(log.contains("objection received and sealed"), "the log was captured");
-}
-
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).expect("lists").flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else if p.is_file() {
-            out.push(p);
-        }
-    }
-    out
 }
 
 mod webhooks {

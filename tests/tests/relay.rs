@@ -13,22 +13,8 @@ use fieldseal_core::wire::relay::{
     BlobStatus, EnrolRequest, Enrolment, EnvelopeResult, Outcome, RejectCode, SyncResponse, encode_batch,
 };
 use fieldseal_server::db::Db;
+use fieldseal_tests::on_both_backends;
 use fieldseal_tests::{Backend, Phone, Server, TempDir, block_on, issue_code, now_ms, policy_for};
-
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[test]
-            fn sqlite() {
-                super::$name(fieldseal_tests::Backend::sqlite());
-            }
-            #[test]
-            fn postgres() {
-                super::$name(fieldseal_tests::Backend::postgres());
-            }
-        }
-    )*};
-}
 
 on_both_backends!(
     offline_tickets_sync_after_a_killed_server,
