@@ -274,8 +274,20 @@ fn clerk_imports_matches_resolves_and_escalates_in_chromium() {
     b.wait_for("#sign-in").expect("signed out");
     drop(b);
 
-    // The ledger CSV: every payment once, no personal data.
+    // The hearing-form export: every escalated case with its plate, opened through the enclave.
     let mut web = WebClient::clerk(&url, SUPERVISOR.0, SUPERVISOR.1);
+    let (_, _, page) = web.get(&format!("{url}/office/deadlines"));
+    let (status, _, csv) = web.post_page(
+        &format!("{url}/office/export/hearing-forms.csv"),
+        &[("csrf", &csrf_of(&page)), ("purpose", "letters to the vehicle holders")],
+    );
+    assert_eq!(status, 200);
+    assert_eq!(csv.lines().count(), 1 + 2, "a header and both escalated cases: {csv}");
+    for old in &w.old {
+        assert!(csv.contains(&format!("{},M QX 8150,DE", old.ticket_number.grouped())), "{csv}");
+    }
+
+    // The ledger CSV: every payment once, no personal data.
     let (status, _, csv) = web.get(&format!("{url}/office/export/ledger.csv"));
     assert_eq!(status, 200);
     assert_eq!(csv.lines().count(), 1 + 5, "a header and five payments (A, B, C, G and D by hand)");
@@ -403,7 +415,27 @@ fn roles_csrf_limits_and_refusals_over_http() {
     let (_, _, audit) = sup.get(&format!("{url}/office/audit"));
     assert!(audit.contains("objection.received") && audit.contains("review the objection"));
 
+    // The banks' own sample statements import (their payers match no case here: exceptions).
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/samples/camt");
+    for name in [
+        "camt053.v02_de_vrbank_viafintech.xml",
+        "camt053.v02_multi_statement_genkgo.xml",
+        "camt053.v04_ch_postfinance_multi_viafintech.xml",
+        "camt053.v08_ch_ubs_scor_viafintech.xml",
+        "camt054.v02_strd_genkgo.xml",
+    ] {
+        let (_, _, page) = sup.get(&format!("{url}/office/import"));
+        let bytes = std::fs::read(samples.join(name)).expect("sample statement");
+        let (status, body) =
+            sup.post_file(&format!("{url}/office/import"), &[("csrf", &csrf_of(&page))], ("statement", name, &bytes));
+        assert_eq!(status, 200, "{name}: {body}");
+        assert!(body.contains("The statement was imported") && body.contains("id=\"r-matched\">0 "), "{name}");
+    }
+    let (_, _, queue) = sup.get(&format!("{url}/office/exceptions"));
+    assert!(queue.contains("currency CHF: only EUR is booked automatically"), "Swiss francs wait for a clerk");
+
     // A broken statement: a clear refusal, nothing booked.
+    let (_, _, before) = sup.get(&format!("{url}/office/exceptions"));
     let (_, _, page) = sup.get(&format!("{url}/office/import"));
     let csrf = csrf_of(&page);
     let (status, body) =
@@ -417,8 +449,7 @@ fn roles_csrf_limits_and_refusals_over_http() {
     );
     assert_eq!(status, 422);
     assert!(body.contains("pain.001"), "says what it got: {body}");
-    let (_, _, dash) = sup.get(&format!("{url}/office/"));
-    assert!(dash.contains("id=\"exceptions-count\" href=\"/office/exceptions\">0<"), "nothing booked");
+    assert_eq!(sup.get(&format!("{url}/office/exceptions")).2, before, "nothing booked");
 
     // Wrong passwords: the same answer as an unknown name; five lock the name for a while.
     let mut anon = WebClient::new();
