@@ -396,22 +396,22 @@ fn roles_csrf_limits_and_refusals_over_http() {
     let n = &w.current[1];
     let mut citizen = WebClient::signed_in(&url, n);
     let (_, _, form) = citizen.get(&format!("{url}/case/objection"));
-    let statement = "Canary objection 5d1: the sign was covered by a hedge.";
+    let objection = "Canary objection 5d1: the sign was covered by a hedge.";
     let (status, _) = citizen.post_file(
         &format!("{url}/case/objection"),
-        &[("csrf", &csrf_of(&form)), ("statement", statement)],
+        &[("csrf", &csrf_of(&form)), ("statement", objection)],
         ("photo", "", b""),
     );
     assert!(status == 303 || status == 200, "objection sent: {status}");
     let tn = n.ticket_number.digits();
     let (_, _, page) = sup.get(&format!("{url}/office/case/{tn}"));
-    assert!(page.contains("id=\"objection\"") && !page.contains(statement), "received, not shown unasked");
+    assert!(page.contains("id=\"objection\"") && !page.contains(objection), "received, not shown unasked");
     let (status, _, page) = sup.post_page(
         &format!("{url}/office/case/{tn}/objection"),
         &[("csrf", &csrf_of(&page)), ("purpose", "review the objection")],
     );
     assert_eq!(status, 200);
-    assert!(page.contains(statement), "the enclave opened it");
+    assert!(page.contains(objection), "the enclave opened it");
     let (_, _, audit) = sup.get(&format!("{url}/office/audit"));
     assert!(audit.contains("objection.received") && audit.contains("review the objection"));
 
@@ -433,6 +433,24 @@ fn roles_csrf_limits_and_refusals_over_http() {
     }
     let (_, _, queue) = sup.get(&format!("{url}/office/exceptions"));
     assert!(queue.contains("currency CHF: only EUR is booked automatically"), "Swiss francs wait for a clerk");
+
+    // A statement larger than a sync batch (8 MB) goes through whole.
+    let big: Vec<Transfer> = (0..6000)
+        .map(|i| Transfer {
+            remittance: vec![format!("Sammelueberweisung Position {i} ohne Aktenzeichen {}", "x".repeat(90)); 4],
+            ..Transfer::credit(1000, &today(), &format!("BIG-{i}"), "Firma Gross", "")
+        })
+        .collect();
+    let big = statement("FS-E2E-BIG", AUTHORITY_IBAN, &big);
+    assert!(big.len() > 8 << 20, "{} bytes", big.len());
+    let (_, _, page) = sup.get(&format!("{url}/office/import"));
+    let (status, body) = sup.post_file(
+        &format!("{url}/office/import"),
+        &[("csrf", &csrf_of(&page))],
+        ("statement", "big.xml", big.as_bytes()),
+    );
+    assert_eq!(status, 200, "{}", &body[..body.len().min(2000)]);
+    assert!(body.contains("id=\"r-exceptions\">6000<"), "every position waits for a clerk");
 
     // A broken statement: a clear refusal, nothing booked.
     let (_, _, before) = sup.get(&format!("{url}/office/exceptions"));

@@ -204,6 +204,9 @@ pub fn ms_day(ms: i64) -> Date {
 
 type Tx<'c> = sqlx::Transaction<'c, sqlx::Any>;
 
+/// Bank entries booked per transaction during an import.
+pub const IMPORT_CHUNK: usize = 500;
+
 macro_rules! ledger_columns {
     () => {
         "c.ticket_number, c.total_cents, c.due_date, c.deadline, c.status, c.paid_cents, c.refund_due_cents, \
@@ -547,8 +550,11 @@ impl Db {
     // ----- statements -----
 
     /// Books a parsed statement: each transaction counted once, matched to its case or put in
-    /// the exceptions queue, every step audited; one transaction for the whole file, so a
-    /// failure leaves nothing half-imported.
+    /// the exceptions queue, every step audited. Booked in transactions of [`IMPORT_CHUNK`]
+    /// entries, so a large statement never holds the database (SQLite has one writer) for more
+    /// than a moment: the portal, device sync and webhooks go on meanwhile. Should an import stop
+    /// half-way, running it again books the rest (each bank reference counts once); its record
+    /// then says `"incomplete"`.
     pub async fn import_statement(
         &self,
         header: &ImportHeader,
@@ -557,22 +563,32 @@ impl Db {
         clerk: i64,
         now: i64,
     ) -> Result<(i64, Vec<Booked>), DbError> {
-        let mut tx = self.pool.begin().await.map_err(q("starting an import"))?;
         let import_id: i64 = sqlx::query_scalar(
             "INSERT INTO statement_imports (file_sha256, message_type, message_id, summary, imported_at_ms, clerk_id)
-             VALUES ($1, $2, $3, '{}', $4, $5) RETURNING id",
+             VALUES ($1, $2, $3, '{\"state\": \"incomplete\"}', $4, $5) RETURNING id",
         )
         .bind(header.file_sha256.to_vec())
         .bind(&header.message_type)
         .bind(&header.message_id)
         .bind(now)
         .bind(clerk)
-        .fetch_one(&mut *tx)
+        .fetch_one(&self.pool)
         .await
         .map_err(q("recording an import"))?;
         let mut out = Vec::with_capacity(entries.len());
-        for e in entries {
-            out.push(self.book_entry(&mut tx, import_id, e, clerk, now).await?);
+        for chunk in entries.chunks(IMPORT_CHUNK) {
+            let mut tx = self.pool.begin().await.map_err(q("starting an import"))?;
+            if self.backend == super::Backend::Postgres {
+                // Plans cached while a table was small would scan it whole as it grows.
+                sqlx::query("SET LOCAL plan_cache_mode = force_custom_plan")
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(q("setting up an import"))?;
+            }
+            for e in chunk {
+                out.push(self.book_entry(&mut tx, import_id, e, clerk, now).await?);
+            }
+            tx.commit().await.map_err(q("committing an import"))?;
         }
         let count = |f: fn(&Booked) -> bool| out.iter().filter(|b| f(b)).count();
         let by_status = |s: Status| {
@@ -589,6 +605,7 @@ impl Db {
             "exceptions": count(|b| matches!(b, Booked::Exception { .. })),
             "skipped": skipped,
         });
+        let mut tx = self.pool.begin().await.map_err(q("finishing an import"))?;
         sqlx::query("UPDATE statement_imports SET summary = $2 WHERE id = $1")
             .bind(import_id)
             .bind(summary.to_string())
