@@ -536,15 +536,26 @@ impl Db {
 
     /// Records a sign-in or a refused sign-in (security events belong in the audit log too).
     pub async fn audit_sign_in(&self, clerk: Option<i64>, ok: bool, reason: &str, now: i64) -> Result<(), DbError> {
-        let mut tx = self.pool.begin().await.map_err(q("starting to record a sign-in"))?;
         let (actor, subject) = match clerk {
             Some(id) => (Actor::Clerk(id), format!("clerk:{id}")),
             None => (Actor::Portal, String::new()),
         };
         let action = if ok { "clerk.signed_in" } else { "clerk.sign_in_refused" };
-        audit(&mut tx, self, now, actor, action, &subject, json!({ "reason": reason })).await?;
-        tx.commit().await.map_err(q("committing a sign-in record"))?;
+        self.audit_event(now, actor, action, &subject, json!({ "reason": reason })).await?;
         Ok(())
+    }
+
+    /// One audit entry on its own (an event that changes nothing else).
+    async fn audit_event(
+        &self,
+        at_ms: i64,
+        actor: Actor,
+        action: &str,
+        subject: &str,
+        detail: serde_json::Value,
+    ) -> Result<u64, DbError> {
+        let actor = actor.label();
+        self.audit(&NewEntry { at_ms, actor: &actor, action, subject, detail: &detail }).await
     }
 
     // ----- statements -----
@@ -1088,19 +1099,8 @@ impl Db {
         purpose: &str,
         now: i64,
     ) -> Result<u64, DbError> {
-        let mut tx = self.pool.begin().await.map_err(q("starting to record an access"))?;
-        let seq = audit(
-            &mut tx,
-            self,
-            now,
-            Actor::Clerk(clerk),
-            "personal_data.opened",
-            subject,
-            json!({ "what": what, "purpose": purpose }),
-        )
-        .await?;
-        tx.commit().await.map_err(q("committing an access record"))?;
-        Ok(seq)
+        let detail = json!({ "what": what, "purpose": purpose });
+        self.audit_event(now, Actor::Clerk(clerk), "personal_data.opened", subject, detail).await
     }
 }
 
@@ -1210,10 +1210,7 @@ impl Db {
 
     /// Records that a clerk exported something (no personal data in it).
     pub async fn audit_export(&self, clerk: i64, what: &str, now: i64) -> Result<u64, DbError> {
-        let mut tx = self.pool.begin().await.map_err(q("starting to record an export"))?;
-        let seq = audit(&mut tx, self, now, Actor::Clerk(clerk), "export", "", json!({ "what": what })).await?;
-        tx.commit().await.map_err(q("committing an export record"))?;
-        Ok(seq)
+        self.audit_event(now, Actor::Clerk(clerk), "export", "", json!({ "what": what })).await
     }
 }
 

@@ -9,7 +9,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use fieldseal_core::catalogue::Catalogue;
 use fieldseal_core::ticket::TicketNumber;
-use fieldseal_core::wire::enclave::{CaseView, Request, Response};
+use fieldseal_core::wire::enclave::CaseView;
 use zeroize::Zeroizing;
 
 use super::pages::{money, when};
@@ -53,17 +53,10 @@ pub async fn clerk_view(
         .ok_or_else(|| OpenFailure::Missing(format!("no case {}", ticket.grouped())))?;
     relay.db.audit_access(clerk.id, "case", ticket.digits(), purpose, now_ms()).await?;
     let blobs = relay.sealed_photos(case.envelope_id, case.photo_count).await.map_err(OpenFailure::Missing)?;
-    let request = Request::ClerkView {
-        device_key: case.device_key,
-        envelope: case.envelope,
-        purpose: purpose.to_owned(),
-        actor: format!("clerk:{}", clerk.id),
-        blobs,
-    };
-    match relay.enclave.call(&request).await {
-        Ok(Response::View(view)) if view.ticket_number == *ticket => Ok(view),
-        Ok(Response::View(_)) => Err(OpenFailure::Enclave("it released another ticket".into())),
-        Ok(_) => Err(OpenFailure::Enclave("it answered with something else".into())),
+    let actor = format!("clerk:{}", clerk.id);
+    match relay.enclave.clerk_view(case.device_key, case.envelope, purpose, &actor, blobs).await {
+        Ok(view) if view.ticket_number == *ticket => Ok(view),
+        Ok(_) => Err(OpenFailure::Enclave("it released another ticket".into())),
         Err(e) => Err(OpenFailure::Enclave(e.to_string())),
     }
 }
