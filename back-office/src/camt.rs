@@ -1321,7 +1321,7 @@ mod tests {
 
     use super::*;
 
-    const SAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/samples/camt/");
+    const SAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/samples/camt/");
     const VRBANK_V02: &str = "camt053.v02_de_vrbank_viafintech.xml";
     const MULTI_V02: &str = "camt053.v02_multi_statement_genkgo.xml";
     const POSTFINANCE_V04: &str = "camt053.v04_ch_postfinance_multi_viafintech.xml";
@@ -1330,7 +1330,7 @@ mod tests {
     const ALL: [&str; 5] = [VRBANK_V02, MULTI_V02, POSTFINANCE_V04, UBS_V08, NOTIFICATION_V02];
 
     fn sample_bytes(name: &str) -> Vec<u8> {
-        std::fs::read(format!("{SAMPLES}{name}")).expect("sample file in /work/shared/samples/camt")
+        std::fs::read(format!("{SAMPLES}{name}")).expect("sample statement in testdata/samples/camt")
     }
 
     fn sample(name: &str) -> Message {

@@ -19,7 +19,7 @@ use fieldseal_core::store::{DeviceStore, Enrolment, StorageKey};
 use fieldseal_core::wire::envelope::Id16;
 
 fn twelve_megapixel_jpeg(seed: u64) -> Vec<u8> {
-    let shared = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/samples/photos/Portrait_5.jpg");
+    let shared = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/samples/photos/Portrait_5.jpg");
     let base = match std::fs::read(&shared) {
         Ok(bytes) => image::load_from_memory(&bytes).expect("sample decodes"),
         Err(_) => image::load_from_memory(&demo::street_photo(seed, 1800, 1200)).expect("synthetic decodes"),

@@ -145,16 +145,13 @@ pub(crate) mod tests {
     use serde_json::Value;
     use std::convert::Infallible;
 
-    /// Folder of the independent test material that sits beside the repository.
-    pub(crate) fn shared_dir() -> std::path::PathBuf {
-        match std::env::var_os("FIELDSEAL_SHARED") {
-            Some(p) => p.into(),
-            None => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"),
-        }
+    /// The repository's independent test material (`testdata/`, sources in its README).
+    pub(crate) fn testdata_dir() -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata")
     }
 
     pub(crate) fn load_json(rel: &str) -> Value {
-        let path = shared_dir().join(rel);
+        let path = testdata_dir().join(rel);
         let text = std::fs::read_to_string(&path)
             .unwrap_or_else(|e| panic!("test material {} is missing: {e}", path.display()));
         serde_json::from_str(&text).expect("test material is valid JSON")

@@ -416,7 +416,7 @@ fn parse_epc_amount(s: &str) -> Result<u64, EpcError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hazmat::tests::shared_dir;
+    use crate::hazmat::tests::testdata_dir;
 
     pub(crate) fn payee() -> PayeeConfig {
         PayeeConfig {
@@ -429,7 +429,8 @@ mod tests {
     }
 
     fn reference_examples() -> Vec<String> {
-        let text = std::fs::read_to_string(shared_dir().join("samples/epcqr/examples.txt")).expect("examples present");
+        let text =
+            std::fs::read_to_string(testdata_dir().join("samples/epcqr/examples.txt")).expect("examples present");
         let mut out = Vec::new();
         let mut current: Option<Vec<&str>> = None;
         for line in text.lines() {

@@ -219,10 +219,10 @@ fn map_error(e: &image::ImageError, settings: &PhotoSettings) -> PhotoError {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::hazmat::tests::shared_dir;
+    use crate::hazmat::tests::testdata_dir;
 
     pub(crate) fn sample(name: &str) -> Vec<u8> {
-        let p = shared_dir().join("samples/photos").join(name);
+        let p = testdata_dir().join("samples/photos").join(name);
         std::fs::read(&p).unwrap_or_else(|e| panic!("sample photo {} is missing: {e}", p.display()))
     }
 

@@ -416,7 +416,7 @@ fn roles_csrf_limits_and_refusals_over_http() {
     assert!(audit.contains("objection.received") && audit.contains("review the objection"));
 
     // The banks' own sample statements import (their payers match no case here: exceptions).
-    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/samples/camt");
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/samples/camt");
     for name in [
         "camt053.v02_de_vrbank_viafintech.xml",
         "camt053.v02_multi_statement_genkgo.xml",

@@ -12,15 +12,13 @@ use fieldseal_core::wire::envelope::Id16;
 
 pub const STORAGE_KEY: [u8; 32] = [7u8; 32];
 
-pub fn shared_dir() -> PathBuf {
-    match std::env::var_os("FIELDSEAL_SHARED") {
-        Some(p) => p.into(),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"),
-    }
+/// The repository's independent test material (`testdata/`, sources in its README).
+pub fn testdata_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata")
 }
 
 pub fn sample_photo(name: &str) -> Vec<u8> {
-    let p = shared_dir().join("samples/photos").join(name);
+    let p = testdata_dir().join("samples/photos").join(name);
     std::fs::read(&p).unwrap_or_else(|e| panic!("sample photo {} is missing: {e}", p.display()))
 }
 

@@ -6,7 +6,6 @@ Environment (the README test command sets the defaults):
   FIELDSEAL_BINDINGS  folder with fieldseal_mobile.py + libfieldseal_mobile.so
                       (default target/bindings/debug/python)
   FIELDSEAL_BIN_DIR   folder with the fieldseal and fieldseal-enclave binaries (default target/debug)
-  FIELDSEAL_SHARED    the shared test material (default ../shared beside the repository)
 """
 
 import json
@@ -25,8 +24,7 @@ import zlib
 REPO = pathlib.Path(__file__).resolve().parents[3]
 BINDINGS = pathlib.Path(os.environ.get("FIELDSEAL_BINDINGS", REPO / "target/bindings/debug/python"))
 BIN_DIR = pathlib.Path(os.environ.get("FIELDSEAL_BIN_DIR", REPO / "target/debug"))
-SHARED = pathlib.Path(os.environ.get("FIELDSEAL_SHARED", REPO.parent / "shared"))
-PHOTOS = SHARED / "samples/photos"
+PHOTOS = REPO / "testdata/samples/photos"
 
 if not (BINDINGS / "fieldseal_mobile.py").is_file():
     sys.exit(
