@@ -32,6 +32,11 @@ pub struct AttestationBody {
     pub measurement: String,
     /// Hex X25519 public key that cases are sealed to.
     pub enclave_public_key: String,
+    /// Hex SHA-256 of the DER SubjectPublicKeyInfo of the zone's TLS certificate: the web's
+    /// TLS ends inside the zone, and a browser or client pins this hash. Absent from zones
+    /// that serve no web pages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_spki_sha256: Option<String>,
     /// Start of validity, Unix ms.
     pub not_before_ms: i64,
     /// End of validity, Unix ms.
@@ -52,9 +57,16 @@ impl AttestationBody {
             platform: platform.to_owned(),
             measurement: hex_lower(measurement),
             enclave_public_key: hex_lower(&enclave_key.0),
+            tls_spki_sha256: None,
             not_before_ms,
             not_after_ms,
         }
+    }
+
+    /// The same body, also binding the SHA-256 of the zone's TLS public key (SPKI).
+    pub fn with_tls_spki(mut self, spki_sha256: &[u8; 32]) -> Self {
+        self.tls_spki_sha256 = Some(hex_lower(spki_sha256));
+        self
     }
 
     /// Signs the body with a platform attestation key (what a platform implementation does).
@@ -104,6 +116,8 @@ pub struct AttestedEnclave {
     pub measurement: [u8; 32],
     /// The platform that vouched.
     pub platform: String,
+    /// SHA-256 of the zone's TLS public key (SPKI), when it serves web pages.
+    pub tls_spki_sha256: Option<[u8; 32]>,
     /// Until when the attestation holds.
     pub not_after_ms: i64,
 }
@@ -136,6 +150,12 @@ pub enum AttestationError {
 }
 
 impl AttestationDocument {
+    /// The body as it claims to be, without any check: for showing an operator what a zone
+    /// says of itself. Trust only what [`AttestationDocument::verify`] returns.
+    pub fn claimed_body(&self) -> Option<AttestationBody> {
+        serde_json::from_str(&self.body).ok()
+    }
+
     /// Checks signature, platform, measurement and validity against the pinned policy.
     pub fn verify(&self, policy: &AttestationPolicy, now_ms: i64) -> Result<AttestedEnclave, AttestationError> {
         if self.body.len() > MAX_BODY_BYTES {
@@ -173,10 +193,19 @@ impl AttestationDocument {
         let key: [u8; 32] = decode_hex(&body.enclave_public_key)
             .and_then(|v| v.try_into().ok())
             .ok_or(AttestationError::Malformed("enclave key is not 32 bytes of hex"))?;
+        let tls_spki_sha256 = match &body.tls_spki_sha256 {
+            None => None,
+            Some(h) => Some(
+                decode_hex(h)
+                    .and_then(|v| v.try_into().ok())
+                    .ok_or(AttestationError::Malformed("TLS key hash is not 32 bytes of hex"))?,
+            ),
+        };
         Ok(AttestedEnclave {
             public_key: EnclavePublicKey(key),
             measurement,
             platform: body.platform,
+            tls_spki_sha256,
             not_after_ms: body.not_after_ms,
         })
     }
@@ -197,6 +226,7 @@ mod tests {
             platform: SIMULATED_PLATFORM.into(),
             measurement: "11".repeat(32),
             enclave_public_key: hex_lower(&enclave.public_key().0),
+            tls_spki_sha256: None,
             not_before_ms: NOW - 1000,
             not_after_ms: NOW + 86_400_000,
         };
@@ -214,6 +244,18 @@ mod tests {
         let attested = body.sign(&platform).verify(&policy, NOW).expect("accepted");
         assert_eq!(hex_lower(&attested.public_key.0), body.enclave_public_key);
         assert!(attested.is_simulated());
+        assert_eq!(attested.tls_spki_sha256, None);
+    }
+
+    #[test]
+    fn the_tls_key_hash_is_bound_by_the_signature() {
+        let (platform, body, policy) = setup();
+        let doc = body.with_tls_spki(&[0x5a; 32]).sign(&platform);
+        assert_eq!(doc.verify(&policy, NOW).expect("accepted").tls_spki_sha256, Some([0x5a; 32]));
+        // A host that swaps in the hash of a key of its own breaks the signature.
+        let mut swapped = doc.clone();
+        swapped.body = swapped.body.replacen(&"5a".repeat(32), &"66".repeat(32), 1);
+        assert_eq!(swapped.verify(&policy, NOW), Err(AttestationError::UntrustedSigner));
     }
 
     #[test]

@@ -23,12 +23,18 @@ pub struct Enclave<P: Platform> {
     key: Box<EnclaveSecretKey>,
     platform: P,
     sandbox: OnceLock<SandboxReport>,
+    tls_spki: OnceLock<[u8; 32]>,
 }
 
 impl<P: Platform> Enclave<P> {
     /// An enclave holding `key` (already locked in memory by the caller), vouched for by `platform`.
     pub fn new(key: Box<EnclaveSecretKey>, platform: P) -> Self {
-        Self { key, platform, sandbox: OnceLock::new() }
+        Self { key, platform, sandbox: OnceLock::new(), tls_spki: OnceLock::new() }
+    }
+
+    /// Records the hash of the zone's TLS public key, so attestation binds it.
+    pub fn set_tls_spki(&self, spki_sha256: [u8; 32]) {
+        let _ = self.tls_spki.set(spki_sha256);
     }
 
     /// Records the sandbox self-check once it has run (health reports it).
@@ -76,11 +82,12 @@ impl<P: Platform> Enclave<P> {
         result.unwrap_or_else(Response::Error)
     }
 
-    fn health(&self, now_ms: i64) -> HealthReport {
+    /// Health with the current attestation document and the sandbox self-check.
+    pub fn health(&self, now_ms: i64) -> HealthReport {
         HealthReport {
             protocol: PROTOCOL_VERSION,
             platform: self.platform.name().to_owned(),
-            attestation: self.platform.attest(&self.key.public_key(), now_ms),
+            attestation: self.platform.attest(&self.key.public_key(), self.tls_spki.get(), now_ms),
             platform_key: self.platform.root_key(),
             sandbox: self.sandbox.get().cloned().unwrap_or_default(),
         }

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use fieldseal_core::seal::EnclaveSecretKey;
 use fieldseal_core::store::StorageKey;
+use zeroize::Zeroizing;
 
 use crate::platform::{PlatformError, write_new_secret};
 
@@ -29,21 +30,33 @@ pub enum KeyFileError {
 /// Returns the key boxed, so its memory can be locked where it stays.
 pub fn load_or_create(key_dir: &Path, sealing: &StorageKey) -> Result<(Box<EnclaveSecretKey>, bool), KeyFileError> {
     let path = key_dir.join(SEALED_KEY_FILE);
-    match std::fs::read(&path) {
+    let (plain, created) = load_or_seal(&path, SEALED_KEY_PURPOSE, sealing, || {
+        Zeroizing::new(EnclaveSecretKey::make_random().to_bytes().to_vec())
+    })?;
+    let bytes: &[u8; 32] = plain.as_slice().try_into().map_err(|_| KeyFileError::Unseal(path.clone()))?;
+    let key = EnclaveSecretKey::from_bytes(bytes).map_err(|_| KeyFileError::Unseal(path))?;
+    Ok((Box::new(key), created))
+}
+
+/// Opens the secret sealed at `path` for `purpose`, or makes one with `make`, seals it there
+/// and returns it (`true`: made now). The secret leaves the zone only sealed.
+pub(crate) fn load_or_seal(
+    path: &Path,
+    purpose: &[u8],
+    sealing: &StorageKey,
+    make: impl FnOnce() -> Zeroizing<Vec<u8>>,
+) -> Result<(Zeroizing<Vec<u8>>, bool), KeyFileError> {
+    match std::fs::read(path) {
         Ok(sealed) => {
-            let plain =
-                sealing.decrypt(SEALED_KEY_PURPOSE, b"", &sealed).map_err(|_| KeyFileError::Unseal(path.clone()))?;
-            let bytes: &[u8; 32] = plain.as_slice().try_into().map_err(|_| KeyFileError::Unseal(path.clone()))?;
-            let key = EnclaveSecretKey::from_bytes(bytes).map_err(|_| KeyFileError::Unseal(path.clone()))?;
-            Ok((Box::new(key), false))
+            let plain = sealing.decrypt(purpose, b"", &sealed).map_err(|_| KeyFileError::Unseal(path.to_path_buf()))?;
+            Ok((plain, false))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let key = Box::new(EnclaveSecretKey::make_random());
-            let sealed = sealing.encrypt(SEALED_KEY_PURPOSE, b"", key.to_bytes().as_ref());
-            write_new_secret(&path, &sealed)?;
-            Ok((key, true))
+            let secret = make();
+            write_new_secret(path, &sealing.encrypt(purpose, b"", &secret))?;
+            Ok((secret, true))
         }
-        Err(source) => Err(PlatformError::Io { path, source }.into()),
+        Err(source) => Err(PlatformError::Io { path: path.to_path_buf(), source }.into()),
     }
 }
 

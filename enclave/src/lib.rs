@@ -2,6 +2,9 @@
 
 pub mod handler;
 pub mod keys;
+pub mod pages;
 pub mod platform;
 pub mod sandbox;
 pub mod serve;
+pub mod tls;
+pub mod web;

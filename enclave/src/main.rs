@@ -13,17 +13,26 @@ use fieldseal_enclave::platform::{Platform as _, SimulatedPlatform};
 use fieldseal_enclave::{keys, sandbox, serve};
 
 const USAGE: &str = "usage: fieldseal-enclave --socket PATH --key-dir DIR [--workers N] [--exit-with-parent]
+                         [--web-socket PATH [--tls-name NAME]...]
        fieldseal-enclave --measure     (print this build's measurement and exit)
        fieldseal-enclave --pinning --key-dir DIR
                                        (print what an app must pin for this enclave, as JSON)
 
-Runs the enclave on the SIMULATED attestation platform: its root secret is a file in --key-dir.";
+Runs the enclave on the SIMULATED attestation platform: its root secret is a file in --key-dir.
+With --web-socket it also serves HTTPS over that socket (the host relays the browsers' bytes):
+TLS ends inside, with a key made here; --tls-name names the certificate's host names or
+addresses (default: localhost, 127.0.0.1, ::1).";
+
+/// Threads of the web side's runtime (TLS and pages), all started before the sandbox closes.
+const WEB_THREADS: usize = 2;
 
 struct Args {
     socket: PathBuf,
     key_dir: PathBuf,
     workers: usize,
     exit_with_parent: bool,
+    web_socket: Option<PathBuf>,
+    tls_names: Vec<String>,
 }
 
 enum Mode {
@@ -38,6 +47,8 @@ fn parse_args() -> Result<Mode, String> {
     let mut workers = 4;
     let mut exit_with_parent = false;
     let mut pinning = false;
+    let mut web_socket = None;
+    let mut tls_names = Vec::new();
     let mut args = std::env::args_os().skip(1);
     while let Some(arg) = args.next() {
         match arg.to_str() {
@@ -51,6 +62,10 @@ fn parse_args() -> Result<Mode, String> {
                     .ok_or("--workers needs a number from 1 to 64")?;
             }
             Some("--exit-with-parent") => exit_with_parent = true,
+            Some("--web-socket") => web_socket = args.next().map(PathBuf::from),
+            Some("--tls-name") => {
+                tls_names.push(args.next().and_then(|v| v.into_string().ok()).ok_or("--tls-name needs a host name")?)
+            }
             Some("--measure") => return Ok(Mode::Measure),
             Some("--pinning") => pinning = true,
             Some("--help" | "-h") => return Err(String::new()),
@@ -65,6 +80,12 @@ fn parse_args() -> Result<Mode, String> {
         key_dir: key_dir.ok_or("--key-dir DIR is required")?,
         workers,
         exit_with_parent,
+        tls_names: if tls_names.is_empty() {
+            ["localhost", "127.0.0.1", "::1"].map(String::from).to_vec()
+        } else {
+            tls_names
+        },
+        web_socket,
     }))
 }
 
@@ -101,21 +122,51 @@ fn run(args: Args) -> Result<(), String> {
     let key_locked = sandbox::lock_in_memory(&*key);
     let public = key.public_key();
 
-    // A stale socket from a previous run is replaced; anything else at that path is not touched.
-    if let Ok(meta) = std::fs::symlink_metadata(&args.socket) {
-        use std::os::unix::fs::FileTypeExt as _;
-        if !meta.file_type().is_socket() {
-            return Err(format!("{} exists and is not a socket; choose another --socket path", args.socket.display()));
+    let listener = listen(&args.socket)?;
+    let tls = match &args.web_socket {
+        Some(path) => {
+            let (identity, _) =
+                fieldseal_enclave::tls::load_or_create(&args.key_dir, &platform.sealing_key(), &args.tls_names)
+                    .map_err(|e| e.to_string())?;
+            Some((listen(path)?, identity))
         }
-        std::fs::remove_file(&args.socket).map_err(|e| format!("cannot replace {}: {e}", args.socket.display()))?;
-    }
-    let listener =
-        UnixListener::bind(&args.socket).map_err(|e| format!("cannot listen on {}: {e}", args.socket.display()))?;
-    std::fs::set_permissions(&args.socket, std::fs::Permissions::from_mode(0o600))
-        .map_err(|e| format!("cannot restrict {}: {e}", args.socket.display()))?;
+        None => None,
+    };
 
     let core_off = sandbox::core_dumps_disabled();
     let enclave = Arc::new(Enclave::new(key, platform));
+    // The web side's threads and its socket registration exist before the sandbox closes.
+    let web = match tls {
+        Some((listener, identity)) => {
+            enclave.set_tls_spki(identity.spki_sha256);
+            // Each thread must have finished starting (glibc registers it with the kernel)
+            // before the filter closes: count them in, as the socket workers do with a barrier.
+            let started = Arc::new((std::sync::Mutex::new(0usize), std::sync::Condvar::new()));
+            let counter = Arc::clone(&started);
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(WEB_THREADS)
+                .thread_name("zone-web")
+                .on_thread_start(move || {
+                    let (count, ready) = &*counter;
+                    *count.lock().unwrap_or_else(std::sync::PoisonError::into_inner) += 1;
+                    ready.notify_all();
+                })
+                .enable_io()
+                .enable_time()
+                .build()
+                .map_err(|e| format!("cannot start the web runtime: {e}"))?;
+            let (count, ready) = &*started;
+            let guard = count.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            drop(ready.wait_while(guard, |n| *n < WEB_THREADS).unwrap_or_else(std::sync::PoisonError::into_inner));
+            listener.set_nonblocking(true).map_err(|e| format!("cannot use the web socket: {e}"))?;
+            let listener = {
+                let _inside = runtime.enter();
+                tokio::net::UnixListener::from_std(listener).map_err(|e| format!("cannot use the web socket: {e}"))?
+            };
+            Some((runtime, listener, identity))
+        }
+        None => None,
+    };
     let start = Arc::new(Barrier::new(args.workers + 1));
     let workers = serve::spawn_workers(Arc::clone(&enclave), &listener, args.workers, Arc::clone(&start))
         .map_err(|e| format!("cannot start worker threads: {e}"))?;
@@ -127,19 +178,49 @@ fn run(args: Args) -> Result<(), String> {
         return Err(format!("refusing to serve: the sandbox self-check failed: {report:?}"));
     }
     enclave.set_sandbox(report);
+    let web_line = match web.as_ref() {
+        Some((_, _, identity)) => format!(" | TLS key sha256 {}", hex_lower(&identity.spki_sha256)),
+        None => String::new(),
+    };
+    // Kept alive for the life of the process: dropping the runtime would stop the pages.
+    let _web_runtime = web.map(|(runtime, listener, identity)| {
+        runtime.spawn(fieldseal_enclave::web::serve(
+            listener,
+            identity.config,
+            fieldseal_enclave::pages::router(Arc::clone(&enclave)),
+        ));
+        runtime
+    });
     eprintln!(
-        "fieldseal-enclave ready on {} | platform SIMULATED | measurement {} | key {} ({}) | {} workers | sandbox verified",
+        "fieldseal-enclave ready on {} | platform SIMULATED | measurement {} | key {} ({}) | {} workers{} | sandbox verified",
         args.socket.display(),
         hex_lower(&measurement),
         hex_lower(&public.0),
         if created { "new, sealed to the platform" } else { "unsealed" },
         args.workers,
+        web_line,
     );
     start.wait();
     for w in workers {
         let _ = w.join();
     }
     Ok(())
+}
+
+/// Listens on a Unix socket at `path`, readable by this user only. A stale socket from a
+/// previous run is replaced; anything else at that path is not touched.
+fn listen(path: &std::path::Path) -> Result<UnixListener, String> {
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        use std::os::unix::fs::FileTypeExt as _;
+        if !meta.file_type().is_socket() {
+            return Err(format!("{} exists and is not a socket; choose another socket path", path.display()));
+        }
+        std::fs::remove_file(path).map_err(|e| format!("cannot replace {}: {e}", path.display()))?;
+    }
+    let listener = UnixListener::bind(path).map_err(|e| format!("cannot listen on {}: {e}", path.display()))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| format!("cannot restrict {}: {e}", path.display()))?;
+    Ok(listener)
 }
 
 fn main() -> ExitCode {

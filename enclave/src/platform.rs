@@ -23,8 +23,9 @@ pub trait Platform: Send + Sync {
     fn sealing_key(&self) -> StorageKey;
     /// The platform's attestation key, as devices pin it.
     fn root_key(&self) -> VerifyingKey;
-    /// A signed document binding this enclave's measurement to `public_key`.
-    fn attest(&self, public_key: &EnclavePublicKey, now_ms: i64) -> AttestationDocument;
+    /// A signed document binding this enclave's measurement to `public_key` and, when the
+    /// zone serves web pages, to the hash of its TLS public key.
+    fn attest(&self, public_key: &EnclavePublicKey, tls_spki: Option<&[u8; 32]>, now_ms: i64) -> AttestationDocument;
     /// The measurement (SHA-256 of the enclave's code) the platform vouches for.
     fn measurement(&self) -> [u8; 32];
 }
@@ -109,14 +110,18 @@ impl Platform for SimulatedPlatform {
         self.attestation_key.verifying_key()
     }
 
-    fn attest(&self, public_key: &EnclavePublicKey, now_ms: i64) -> AttestationDocument {
-        AttestationBody::new(
+    fn attest(&self, public_key: &EnclavePublicKey, tls_spki: Option<&[u8; 32]>, now_ms: i64) -> AttestationDocument {
+        let body = AttestationBody::new(
             SIMULATED_PLATFORM,
             &self.measurement,
             public_key,
             now_ms - 60_000,
             now_ms + ATTESTATION_VALIDITY_MS,
-        )
+        );
+        match tls_spki {
+            Some(spki) => body.with_tls_spki(spki),
+            None => body,
+        }
         .sign(&self.attestation_key)
     }
 

@@ -60,7 +60,8 @@ pub fn lock_in_memory<T>(value: &T) -> bool {
 }
 
 /// The system calls a confined enclave worker makes: socket I/O on already-open sockets,
-/// memory, threads waiting on each other, time, randomness, and exiting.
+/// memory, threads waiting on each other, time, randomness, waiting for socket events (the
+/// web side's event loop), and exiting.
 fn allowed_syscalls() -> Vec<libc::c_long> {
     let mut list = vec![
         libc::SYS_read,
@@ -95,9 +96,13 @@ fn allowed_syscalls() -> Vec<libc::c_long> {
         libc::SYS_tgkill,
         libc::SYS_exit,
         libc::SYS_exit_group,
+        // The web side's event loop (its epoll instance and threads exist before the filter).
+        libc::SYS_epoll_ctl,
+        libc::SYS_epoll_pwait,
+        libc::SYS_epoll_pwait2,
     ];
     #[cfg(target_arch = "x86_64")]
-    list.extend([libc::SYS_accept, libc::SYS_poll]);
+    list.extend([libc::SYS_accept, libc::SYS_poll, libc::SYS_epoll_wait]);
     list
 }
 

@@ -16,7 +16,8 @@ use crate::platform::Platform;
 /// How long a connection may sit idle before its worker moves on to the next one.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
-fn now_ms() -> i64 {
+/// Now, Unix milliseconds.
+pub fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 

@@ -67,6 +67,7 @@ fn bench_backend(rt: &tokio::runtime::Runtime, name: &str, database_url: Option<
         data: data.clone(),
         bind: [127, 0, 0, 1].into(),
         port: 0,
+        web_port: None,
         database_url,
         enclave_socket: None,
         enclave_bin: None,

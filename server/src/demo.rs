@@ -103,6 +103,7 @@ pub fn run(opts: &DemoOptions) -> Result<(), DemoError> {
         data: server_dir.clone(),
         bind: [127, 0, 0, 1].into(),
         port: opts.port,
+        web_port: Some(0),
         database_url: opts.database_url.clone(),
         enclave_socket: None,
         enclave_bin: None,
@@ -121,6 +122,11 @@ pub fn run(opts: &DemoOptions) -> Result<(), DemoError> {
         server.enclave_pid().map(|p| p.to_string()).unwrap_or_else(|| "?".into()),
         health.platform.to_uppercase()
     );
+    if let Some(web) = server.web_url() {
+        let spki = health.attestation.claimed_body().and_then(|b| b.tls_spki_sha256).unwrap_or_default();
+        println!("        zone pages: {web} (TLS ends inside the zone; the host relays bytes it cannot read)");
+        println!("        zone TLS key SHA-256, as attested: {spki}");
+    }
 
     // The app ships its pinned policy: the platform root and the enclave build it trusts.
     let enclave_bin = std::env::current_exe()

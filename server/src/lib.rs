@@ -11,3 +11,4 @@ pub mod portal;
 pub mod relay;
 pub mod serve;
 pub mod settings;
+pub mod web_relay;

@@ -40,9 +40,12 @@ enum Command {
         /// Data folder: database file, photo blobs, keys, the enclave's key folder.
         #[arg(long, env = "FIELDSEAL_DATA", default_value = "fieldseal-data")]
         data: PathBuf,
-        /// Port to listen on.
+        /// Port to listen on (device API, health).
         #[arg(long, env = "FIELDSEAL_PORT", default_value_t = 8080)]
         port: u16,
+        /// Port of the HTTPS relay to the sealed zone's pages (TLS ends inside the zone).
+        #[arg(long, env = "FIELDSEAL_WEB_PORT", default_value_t = 8443)]
+        web_port: u16,
         /// Address to listen on.
         #[arg(long, env = "FIELDSEAL_BIND", default_value = "127.0.0.1")]
         bind: IpAddr,
@@ -184,6 +187,7 @@ fn main() -> ExitCode {
         Command::Serve {
             data,
             port,
+            web_port,
             bind,
             enclave_socket,
             enclave_bin,
@@ -197,6 +201,7 @@ fn main() -> ExitCode {
                 data,
                 bind,
                 port,
+                web_port: Some(web_port),
                 database_url: database_url(),
                 enclave_socket,
                 enclave_bin,
@@ -209,6 +214,11 @@ fn main() -> ExitCode {
                 rt.block_on(async {
                     let server = serve::start(&opts).await.map_err(|e| e.to_string())?;
                     println!("fieldseal listening on {}", server.url());
+                    if let Some(web) = server.web_url() {
+                        let health = server.relay.enclave.health().await.map_err(|e| e.to_string())?;
+                        let spki = health.attestation.claimed_body().and_then(|b| b.tls_spki_sha256).unwrap_or_default();
+                        println!("fieldseal zone pages on {web} (TLS ends in the zone; its key's SHA-256, as attested: {spki})");
+                    }
                     server.run_until_signal().await;
                     Ok(())
                 })

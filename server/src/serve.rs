@@ -23,6 +23,8 @@ pub struct ServeOptions {
     pub bind: IpAddr,
     /// Port (0: any free port).
     pub port: u16,
+    /// Port of the web relay to the sealed zone's HTTPS (0: any free port; `None`: no relay).
+    pub web_port: Option<u16>,
     /// `postgres://…` or `sqlite:…`; the SQLite file in the data folder when absent.
     pub database_url: Option<String>,
     /// Attach to an enclave already listening here instead of starting one.
@@ -78,17 +80,30 @@ pub enum ServeError {
 pub struct Server {
     /// Where it listens.
     pub addr: SocketAddr,
+    /// Where the web relay to the sealed zone listens, when it runs.
+    pub web_addr: Option<SocketAddr>,
     /// The relay behind the API.
     pub relay: Arc<Relay>,
     shutdown: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    web_task: Option<tokio::task::JoinHandle<()>>,
     enclave: Option<tokio::process::Child>,
+}
+
+/// The zone's web socket beside its control socket (`enclave.sock` -> `enclave.web.sock`).
+pub fn zone_web_socket(control: &Path) -> PathBuf {
+    control.with_extension("web.sock")
 }
 
 impl Server {
     /// Base URL, e.g. `http://127.0.0.1:8080`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The sealed zone's pages, `https://…` through the web relay, when it runs.
+    pub fn web_url(&self) -> Option<String> {
+        self.web_addr.map(|a| format!("https://{a}"))
     }
 
     /// The enclave child's process id, when this server started it.
@@ -102,6 +117,9 @@ impl Server {
             let _ = tx.send(());
         }
         let _ = (&mut self.task).await;
+        if let Some(web) = self.web_task.take() {
+            web.abort();
+        }
         if let Some(mut child) = self.enclave.take() {
             let _ = child.kill().await;
         }
@@ -174,18 +192,37 @@ pub async fn start(opts: &ServeOptions) -> Result<Server, ServeError> {
         }
     })?;
     let addr = listener.local_addr().map_err(|source| ServeError::Listen { addr, source })?;
+    let web_listener = match opts.web_port {
+        Some(port) => {
+            let web = SocketAddr::new(opts.bind, port);
+            let l = tokio::net::TcpListener::bind(web).await.map_err(|source| {
+                if source.kind() == std::io::ErrorKind::AddrInUse {
+                    ServeError::PortBusy { bind: opts.bind, port }
+                } else {
+                    ServeError::Listen { addr: web, source }
+                }
+            })?;
+            Some(l)
+        }
+        None => None,
+    };
 
     let (socket, child) = match &opts.enclave_socket {
         Some(s) => (s.clone(), None),
         None => {
             let program = enclave_program(opts)?;
             let socket = data.join("enclave.sock");
-            let child = tokio::process::Command::new(&program)
+            let mut command = tokio::process::Command::new(&program);
+            command
                 .arg("--socket")
                 .arg(&socket)
                 .arg("--key-dir")
                 .arg(data.join("enclave-keys"))
-                .arg("--exit-with-parent")
+                .arg("--exit-with-parent");
+            if web_listener.is_some() {
+                command.arg("--web-socket").arg(zone_web_socket(&socket));
+            }
+            let child = command
                 .kill_on_drop(true)
                 .spawn()
                 .map_err(|e| ServeError::EnclaveStart(format!("{}: {e}", program.display())))?;
@@ -249,5 +286,13 @@ pub async fn start(opts: &ServeOptions) -> Result<Server, ServeError> {
         Backend::Postgres => "PostgreSQL",
     };
     tracing::info!(%addr, database = backend, "serving");
-    Ok(Server { addr, relay, shutdown: Some(tx), task, enclave: child })
+    let (web_addr, web_task) = match web_listener {
+        Some(l) => {
+            let web_addr = l.local_addr().map_err(|source| ServeError::Listen { addr, source })?;
+            tracing::info!(%web_addr, "relaying the web to the sealed zone (TLS ends inside it)");
+            (Some(web_addr), Some(tokio::spawn(crate::web_relay::run(l, zone_web_socket(&socket)))))
+        }
+        None => (None, None),
+    };
+    Ok(Server { addr, web_addr, relay, shutdown: Some(tx), task, web_task, enclave: child })
 }

@@ -123,6 +123,12 @@ impl Browser {
     /// Screenshots go to `target/test-artefacts/<test_name>/`, which the first browser of that name
     /// in this test process empties; further browsers of the same name continue its numbering.
     pub fn start(test_name: &str, width: u32, height: u32) -> Result<Self> {
+        Self::start_with(test_name, width, height, &[])
+    }
+
+    /// As [`Browser::start`], with more Chromium command-line switches (e.g. the sealed zone's
+    /// `--ignore-certificate-errors-spki-list=…` pin).
+    pub fn start_with(test_name: &str, width: u32, height: u32, switches: &[String]) -> Result<Self> {
         let chromium = find_chromium()?;
         let chromedriver_bin = find_chromedriver()?;
         let test_name = sanitize(test_name);
@@ -169,7 +175,10 @@ impl Browser {
                 "--no-default-browser-check",
                 &format!("--window-size={width},{height}"),
                 &format!("--user-data-dir={}", profile.display()),
-            ] {
+            ]
+            .into_iter()
+            .chain(switches.iter().map(String::as_str))
+            {
                 caps.add_arg(arg).map_err(arg_err)?;
             }
             caps.set_browser_log_level(LoggingPrefsLogLevel::All).map_err(arg_err)?;

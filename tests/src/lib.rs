@@ -7,6 +7,7 @@
 
 pub mod browser;
 pub mod camt;
+pub mod zone;
 use std::io::{BufRead as _, BufReader, Read as _, Seek as _};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -150,6 +151,8 @@ pub struct Server {
     child: Child,
     /// Base URL.
     pub url: String,
+    /// The web relay to the sealed zone's pages, `127.0.0.1:PORT`.
+    pub web_addr: String,
     /// Everything it (and its enclave child) wrote to stderr.
     pub log: Arc<Mutex<Vec<u8>>>,
 }
@@ -168,7 +171,10 @@ impl Server {
     /// Starts `fieldseal serve` on `port` with extra command-line options.
     pub fn start_with(data: &Path, backend: &Backend, port: u16, extra: &[&str]) -> Self {
         let mut cmd = Command::new(bin("fieldseal"));
-        cmd.args(["serve", "--port", &port.to_string(), "--data"]).arg(data).args(extra).env("RUST_LOG", "info");
+        cmd.args(["serve", "--port", &port.to_string(), "--web-port", "0", "--data"])
+            .arg(data)
+            .args(extra)
+            .env("RUST_LOG", "info");
         match backend.url() {
             Some(u) => cmd.env("DATABASE_URL", u),
             None => cmd.env_remove("DATABASE_URL"),
@@ -189,11 +195,14 @@ impl Server {
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
         let deadline = Instant::now() + Duration::from_secs(60);
-        let url = loop {
+        let (mut url, mut web_addr) = (None, None);
+        while web_addr.is_none() {
             match lines.next() {
                 Some(Ok(line)) => {
                     if let Some(u) = line.strip_prefix("fieldseal listening on ") {
-                        break u.to_owned();
+                        url = Some(u.to_owned());
+                    } else if let Some(rest) = line.strip_prefix("fieldseal zone pages on https://") {
+                        web_addr = rest.split_whitespace().next().map(str::to_owned);
                     }
                 }
                 _ => {
@@ -202,8 +211,9 @@ impl Server {
                 }
             }
             assert!(Instant::now() < deadline, "fieldseal serve took too long to start");
-        };
-        Self { child, url, log }
+        }
+        let url = url.expect("the API address comes first");
+        Self { child, url, web_addr: web_addr.expect("read above"), log }
     }
 
     /// The server's process id.

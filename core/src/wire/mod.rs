@@ -1,10 +1,12 @@
 //! Wire types shared by device, server and enclave: the envelope layout, the sealed record,
-//! the device–server API bodies with their receipts, and the enclave protocol.
+//! the device–server API bodies with their receipts, the enclave protocol, and the web relay's
+//! preamble.
 
 pub mod enclave;
 pub mod envelope;
 pub mod record;
 pub mod relay;
+pub mod web;
 
 /// Serde for fixed-size byte arrays as lower-case hex strings (`#[serde(with = "hex_array")]`).
 pub(crate) mod hex_array {

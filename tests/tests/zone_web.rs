@@ -1,0 +1,85 @@
+//! The sealed zone's web door, end to end with real processes: `fieldseal serve` relays the
+//! browser's bytes to the zone, TLS ends inside the zone with a key that never leaves it
+//! unsealed, and clients trust it only by the key hash that the verified attestation names.
+//! ASVS V9.1.1 (TLS for all client connectivity), V9.2.1 (trusted certificates for server
+//! connections), V6.4.1 (key material kept inside the isolated module).
+
+use std::io::{Read as _, Write as _};
+use std::os::unix::net::UnixStream;
+use std::time::Duration;
+
+use fieldseal_tests::browser::Browser;
+use fieldseal_tests::zone::{attested_tls_key, chromium_spki_pin, get};
+use fieldseal_tests::{Backend, Server, TempDir, files_under, policy_for};
+
+#[test]
+fn pages_come_over_tls_that_ends_in_the_zone_and_clients_pin_the_attested_key() {
+    let scratch = TempDir::new("zone-web");
+    let server = Server::start(scratch.0.as_path(), &Backend::sqlite());
+    let policy = policy_for(scratch.0.as_path());
+    let spki = attested_tls_key(&server.url, &policy);
+
+    // Through the host's relay, the zone answers over TLS with exactly the attested key, and
+    // serves its attestation on that same session: the hash in it is the key we talk to.
+    let answer = get(&server.web_addr, spki, "/zone/attestation").expect("a TLS session with the attested key");
+    assert_eq!(answer.status, 200);
+    assert!(answer.headers.iter().any(|h| h == "cache-control: no-store"), "{:?}", answer.headers);
+    let report: serde_json::Value = serde_json::from_slice(&answer.body).expect("JSON");
+    let doc: fieldseal_core::attestation::AttestationDocument =
+        serde_json::from_value(report["attestation"].clone()).expect("an attestation");
+    let inside = doc.verify(&policy, fieldseal_tests::now_ms()).expect("verifies");
+    assert_eq!(inside.tls_spki_sha256, Some(spki));
+    assert_eq!(get(&server.web_addr, spki, "/no/such/page").expect("TLS").status, 404);
+
+    // A client pinning any other key (a host that put its own certificate in between would
+    // present one) is refused in the handshake.
+    let mut other = spki;
+    other[0] ^= 1;
+    let refused = get(&server.web_addr, other, "/zone/attestation").expect_err("another key is refused");
+    assert!(refused.contains("TLS"), "{refused}");
+
+    // The key leaves the zone only sealed: no file of the data folder holds a P-256 PKCS#8.
+    let p256_oid = [0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
+    let sealed = scratch.0.as_path().join("enclave-keys/tls-key.sealed");
+    assert!(sealed.is_file(), "the zone keeps its TLS key sealed in the key folder");
+    for file in files_under(scratch.0.as_path()) {
+        let bytes = std::fs::read(&file).unwrap_or_default();
+        assert!(!bytes.windows(8).any(|w| w == p256_oid), "{} holds an unsealed EC key", file.display());
+    }
+
+    // Whoever holds the zone's web socket (the host) and sends it anything but a preamble and
+    // a TLS handshake gets the connection closed, and the zone goes on serving.
+    let web_socket = scratch.0.as_path().join("enclave.web.sock");
+    for junk in
+        [&b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"[..], b"PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\nnot tls at all", &[b'P'; 300]]
+    {
+        let mut s = UnixStream::connect(&web_socket).expect("the zone's web socket");
+        s.set_read_timeout(Some(Duration::from_secs(15))).expect("timeout");
+        let _ = s.write_all(junk);
+        let mut buf = Vec::new();
+        let _ = s.read_to_end(&mut buf);
+        let text = String::from_utf8_lossy(&buf);
+        assert!(!text.contains("HTTP/1.1 200"), "plain HTTP is never served: {text}");
+    }
+    assert_eq!(get(&server.web_addr, spki, "/zone/attestation").expect("still serving").status, 200);
+
+    // A real browser trusts the zone by the attested key hash (not by ignoring certificate
+    // errors) and loads the page; without the pin it refuses the certificate.
+    let pin = format!("--ignore-certificate-errors-spki-list={}", chromium_spki_pin(&spki));
+    let url = format!("https://{}/zone/attestation", server.web_addr);
+    let pinned = Browser::start_with("zone_web_pinned", 800, 600, &[pin]).expect("browser");
+    pinned.goto(&url).expect("the pinned browser opens the zone's page");
+    let text = pinned.text("body").expect("page text");
+    assert!(text.contains("tls_spki_sha256"), "the attestation is shown: {text}");
+    pinned.screenshot("attestation over tls").expect("screenshot");
+    drop(pinned);
+    let unpinned = Browser::start("zone_web_unpinned", 800, 600).expect("browser");
+    // Chromium answers with its certificate interstitial (or WebDriver reports the insecure
+    // certificate): either way the page itself is never shown.
+    if unpinned.goto(&url).is_ok() {
+        let text = unpinned.text("body").unwrap_or_default();
+        unpinned.screenshot("certificate refused").expect("screenshot");
+        assert!(!text.contains("tls_spki_sha256"), "the unpinned browser must not show the page");
+        assert!(text.contains("ERR_CERT"), "Chromium names the certificate error: {text}");
+    }
+}
