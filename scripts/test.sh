@@ -37,6 +37,9 @@ step "mobile bindings: generate Kotlin, Swift and Python; the Python suite plays
 bash mobile-bindings/scripts/generate.sh --no-build
 python3 -m unittest discover -s mobile-bindings/tests/python -v
 
+step "mobile bindings: the Kotlin suite on the JVM (JNA, the real library) plays a shift"
+bash mobile-bindings/scripts/test-kotlin.sh --no-build
+
 step "fuzz smoke: every fuzz target over its corpus, then 10 s each"
 bash scripts/fuzz.sh smoke 10
 

@@ -154,9 +154,12 @@ impl CaptureDraft {
         &self,
         device_unix_ms: i64,
         server_offset_ms: i64,
-        utc_offset_minutes: i16,
+        utc_offset_minutes: i32,
     ) -> Result<(), FieldsealError> {
-        let at = ObservedAt::new(device_unix_ms, server_offset_ms, utc_offset_minutes)?;
+        // Kotlin's Int; a value past i16 is past ±14 h too, and the core refuses it as such.
+        let utc_offset =
+            i16::try_from(utc_offset_minutes).unwrap_or(if utc_offset_minutes < 0 { i16::MIN } else { i16::MAX });
+        let at = ObservedAt::new(device_unix_ms, server_offset_ms, utc_offset)?;
         let mut s = lock(&self.state);
         s.check_open()?;
         s.observed_at = Some(at);
@@ -189,8 +192,8 @@ impl CaptureDraft {
         }
         let info = PhotoInfo {
             index: count(s.photos.len()),
-            width: processed.width,
-            height: processed.height,
+            width: count(processed.width),
+            height: count(processed.height),
             sha256_original: hex_lower(&processed.sha256_original),
         };
         s.photos.push(processed);
@@ -198,7 +201,7 @@ impl CaptureDraft {
     }
 
     /// Removes the photo at `index`; later photos move up by one.
-    pub fn remove_photo(&self, index: u32) -> Result<(), FieldsealError> {
+    pub fn remove_photo(&self, index: i32) -> Result<(), FieldsealError> {
         let mut s = lock(&self.state);
         s.check_open()?;
         let i = usize::try_from(index).unwrap_or(usize::MAX);
@@ -210,7 +213,7 @@ impl CaptureDraft {
     }
 
     /// Photos kept so far.
-    pub fn photo_count(&self) -> u32 {
+    pub fn photo_count(&self) -> i32 {
         count(lock(&self.state).photos.len())
     }
 

@@ -34,8 +34,8 @@ pub struct HttpRequest {
 /// The server's answer: every status counts as an answer, including 4xx and 5xx.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct HttpReply {
-    /// Status code.
-    pub status: u16,
+    /// Status code (100–599).
+    pub status: i32,
     /// Body bytes.
     pub body: Vec<u8>,
 }
@@ -90,7 +90,10 @@ impl Transport for ForeignTransport {
             headers: headers.iter().map(|(n, v)| HttpHeader { name: (*n).to_owned(), value: v.clone() }).collect(),
             body: body.to_vec(),
         };
-        self.client.send(request).map(|r| HttpResponse { status: r.status, body: r.body }).map_err(|e| e.to_string())
+        let reply = self.client.send(request).map_err(|e| e.to_string())?;
+        let status = u16::try_from(reply.status)
+            .map_err(|_| format!("the app's HTTP client returned {}, which is no HTTP status", reply.status))?;
+        Ok(HttpResponse { status, body: reply.body })
     }
 }
 

@@ -15,7 +15,7 @@ pub struct DeviceInfo {
     /// Device id (32 hex digits).
     pub device_id: String,
     /// Ticket number prefix (0–9999) this device issues under.
-    pub ticket_prefix: u16,
+    pub ticket_prefix: i32,
     /// The device's public signing key (64 hex digits); the private half never leaves the store.
     pub verifying_key: String,
 }
@@ -24,7 +24,7 @@ impl From<&DeviceIdentity> for DeviceInfo {
     fn from(i: &DeviceIdentity) -> Self {
         Self {
             device_id: i.device_id.to_hex(),
-            ticket_prefix: i.device_prefix,
+            ticket_prefix: i32::from(i.device_prefix),
             verifying_key: hex_lower(&i.verifying_key.0),
         }
     }
@@ -42,7 +42,7 @@ pub struct OffenceInfo {
     /// Provisions cited.
     pub legal_basis: String,
     /// Standard fine in cents.
-    pub amount_cents: u64,
+    pub amount_cents: i64,
     /// Whether a case with this offence needs at least one photo.
     pub photo_required: bool,
 }
@@ -54,7 +54,7 @@ impl From<&Offence> for OffenceInfo {
             title_de: o.title_de.clone(),
             title_en: o.title_en.clone(),
             legal_basis: o.legal_basis.clone(),
-            amount_cents: o.amount_cents,
+            amount_cents: long(o.amount_cents),
             photo_required: o.photo_required,
         }
     }
@@ -88,11 +88,11 @@ impl From<&Catalogue> for CatalogueInfo {
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct PhotoInfo {
     /// Its place in the draft.
-    pub index: u32,
+    pub index: i32,
     /// Width after processing.
-    pub width: u32,
+    pub width: i32,
     /// Height after processing.
-    pub height: u32,
+    pub height: i32,
     /// SHA-256 of the file as the camera wrote it (hex), recorded as evidence.
     pub sha256_original: String,
 }
@@ -103,7 +103,7 @@ pub struct DraftTotals {
     /// Codes charged, in order.
     pub offence_codes: Vec<String>,
     /// Sum in cents.
-    pub total_cents: u64,
+    pub total_cents: i64,
 }
 
 /// One line of the notice.
@@ -116,7 +116,7 @@ pub struct NoticeLine {
     /// English text.
     pub title_en: String,
     /// Amount in cents.
-    pub amount_cents: u64,
+    pub amount_cents: i64,
 }
 
 /// Everything the printer puts on the windshield notice. It carries the citizen's access
@@ -130,7 +130,7 @@ pub struct TicketNotice {
     /// The offences.
     pub lines: Vec<NoticeLine>,
     /// Total in cents.
-    pub total_cents: u64,
+    pub total_cents: i64,
     /// Payment deadline, `YYYY-MM-DD`.
     pub due_date: String,
     /// Portal link for the QR code (ticket number and device signature, no personal data).
@@ -167,10 +167,10 @@ impl From<&Notice> for TicketNotice {
                     code: o.code.clone(),
                     title_de: o.title_de.clone(),
                     title_en: o.title_en.clone(),
-                    amount_cents: o.amount_cents,
+                    amount_cents: long(o.amount_cents),
                 })
                 .collect(),
-            total_cents: n.total_cents,
+            total_cents: long(n.total_cents),
             due_date: n.due_date.to_string(),
             portal_url: n.portal_url.clone(),
             epc_payload: n.epc_payload.clone(),
@@ -187,7 +187,7 @@ pub struct SealedTicket {
     /// Outbox id (32 hex digits).
     pub envelope_id: String,
     /// Place in the device's chain (1, 2, …).
-    pub sequence: u64,
+    pub sequence: i64,
     /// What to print.
     pub notice: TicketNotice,
 }
@@ -198,15 +198,15 @@ pub struct OutboxItem {
     /// Outbox id (32 hex digits).
     pub envelope_id: String,
     /// Place in the device's chain.
-    pub sequence: u64,
+    pub sequence: i64,
     /// Ticket number, grouped.
     pub ticket_number: String,
     /// When it was sealed (device clock, Unix ms).
     pub created_at_ms: i64,
     /// Photos attached.
-    pub photo_count: u32,
+    pub photo_count: i32,
     /// Bytes still to upload when unsynced (envelope plus photos).
-    pub upload_bytes: u64,
+    pub upload_bytes: i64,
     /// When a verified receipt arrived, if one did.
     pub synced_at_ms: Option<i64>,
 }
@@ -215,11 +215,11 @@ impl From<&OutboxEntry> for OutboxItem {
     fn from(e: &OutboxEntry) -> Self {
         Self {
             envelope_id: e.envelope_id.to_hex(),
-            sequence: e.sequence,
+            sequence: long(e.sequence),
             ticket_number: e.ticket_number.grouped(),
             created_at_ms: e.created_at_ms,
-            photo_count: u32::from(e.photo_count),
-            upload_bytes: e.upload_bytes,
+            photo_count: i32::from(e.photo_count),
+            upload_bytes: long(e.upload_bytes),
             synced_at_ms: e.synced_at_ms,
         }
     }
@@ -233,11 +233,11 @@ pub struct ReceiptInfo {
     /// Its ticket number, grouped.
     pub ticket_number: String,
     /// Its place in the chain.
-    pub sequence: u64,
+    pub sequence: i64,
     /// SHA-256 of the stored envelope (hex).
     pub envelope_sha256: String,
     /// Photos the server holds for it.
-    pub photo_count: u32,
+    pub photo_count: i32,
     /// When the server stored it (server clock, Unix ms).
     pub stored_at_ms: i64,
     /// The server's Ed25519 signature (hex), for audits.
@@ -249,9 +249,9 @@ impl From<&Receipt> for ReceiptInfo {
         Self {
             envelope_id: r.envelope_id.to_hex(),
             ticket_number: r.ticket_number.grouped(),
-            sequence: r.sequence,
+            sequence: long(r.sequence),
             envelope_sha256: hex_lower(&r.envelope_sha256),
-            photo_count: u32::try_from(r.blob_sha256.len()).unwrap_or(u32::MAX),
+            photo_count: count(r.blob_sha256.len()),
             stored_at_ms: r.stored_at_ms,
             signature: hex_lower(&r.signature),
         }
@@ -273,11 +273,11 @@ pub struct RejectedCase {
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct SyncSummary {
     /// Cases that got a verified receipt in this sync.
-    pub synced: u32,
+    pub synced: i32,
     /// Cases the server refused for good.
     pub rejected: Vec<RejectedCase>,
     /// Cases still waiting for a receipt.
-    pub unsynced: u32,
+    pub unsynced: i32,
 }
 
 /// Progress of a sync, for a progress bar. Never carries case data.
@@ -286,32 +286,32 @@ pub enum SyncProgress {
     /// The attestation held and this many cases wait for a receipt.
     Started {
         /// Cases to sync.
-        pending: u32,
+        pending: i32,
     },
     /// A batch of envelopes went up.
     BatchSent {
         /// Envelopes in it.
-        envelopes: u32,
+        envelopes: i32,
     },
     /// Bytes of a photo went up.
     PhotoUploaded {
         /// The envelope.
         envelope_id: String,
         /// Photo index.
-        photo_index: u32,
+        photo_index: i32,
         /// Bytes the server holds.
-        sent_bytes: u64,
+        sent_bytes: i64,
         /// Photo size.
-        total_bytes: u64,
+        total_bytes: i64,
     },
     /// A verified receipt marked a case synced.
     Synced {
         /// The envelope.
         envelope_id: String,
         /// Cases synced so far.
-        done: u32,
+        done: i32,
         /// Cases this sync started with.
-        pending: u32,
+        pending: i32,
     },
     /// The server refused a case for good.
     Rejected {
@@ -323,17 +323,22 @@ pub enum SyncProgress {
     /// A passing failure; the sync waits and tries again.
     Retrying {
         /// Attempt that failed (1-based).
-        attempt: u32,
+        attempt: i32,
         /// Wait before the next one, in ms.
-        delay_ms: u64,
+        delay_ms: i64,
         /// What failed.
         reason: String,
     },
 }
 
-/// A count for the boundary (saturating; counts here are far below 2^32).
-pub(crate) fn count(n: usize) -> u32 {
-    u32::try_from(n).unwrap_or(u32::MAX)
+/// A count or index for the boundary: Kotlin's `Int` (saturating; counts here are far below 2^31).
+pub(crate) fn count(n: impl TryInto<i32>) -> i32 {
+    n.try_into().unwrap_or(i32::MAX)
+}
+
+/// Cents, bytes, sequence numbers for the boundary: Kotlin's `Long` (saturating; far below 2^63).
+pub(crate) fn long(n: impl TryInto<i64>) -> i64 {
+    n.try_into().unwrap_or(i64::MAX)
 }
 
 impl From<SyncEvent> for SyncProgress {
@@ -343,9 +348,9 @@ impl From<SyncEvent> for SyncProgress {
             SyncEvent::BatchSent { envelopes } => Self::BatchSent { envelopes: count(envelopes) },
             SyncEvent::BlobProgress { envelope_id, index, sent, total } => Self::PhotoUploaded {
                 envelope_id: envelope_id.to_hex(),
-                photo_index: u32::from(index),
-                sent_bytes: sent,
-                total_bytes: total,
+                photo_index: i32::from(index),
+                sent_bytes: long(sent),
+                total_bytes: long(total),
             },
             SyncEvent::Synced { envelope_id, done, pending } => {
                 Self::Synced { envelope_id: envelope_id.to_hex(), done: count(done), pending: count(pending) }
@@ -354,7 +359,7 @@ impl From<SyncEvent> for SyncProgress {
                 Self::Rejected { envelope_id: envelope_id.to_hex(), code: code.as_str().to_owned() }
             }
             SyncEvent::Retrying { attempt, delay, reason } => {
-                Self::Retrying { attempt, delay_ms: u64::try_from(delay.as_millis()).unwrap_or(u64::MAX), reason }
+                Self::Retrying { attempt: count(attempt), delay_ms: long(delay.as_millis()), reason }
             }
         }
     }

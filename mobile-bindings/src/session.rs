@@ -16,7 +16,7 @@ use crate::error::FieldsealError;
 use crate::http::{HttpClient, transport};
 use crate::records::{
     CatalogueInfo, DeviceInfo, DraftTotals, OutboxItem, ReceiptInfo, RejectedCase, SealedTicket, SyncProgress,
-    SyncSummary, TicketNotice, count,
+    SyncSummary, TicketNotice, count, long,
 };
 
 /// A platform attestation key the app trusts, and the platform it speaks for.
@@ -44,10 +44,10 @@ pub struct SessionConfig {
     pub accept_simulated: bool,
     /// Time limit of one HTTP request of the built-in client, in ms.
     #[uniffi(default = 30000)]
-    pub request_timeout_ms: u32,
+    pub request_timeout_ms: i32,
     /// Attempts per request before a sync stops for now (back-off doubles from 250 ms).
     #[uniffi(default = 6)]
-    pub sync_attempts: u32,
+    pub sync_attempts: i32,
 }
 
 /// Called with sync progress. Calls come from a thread of their own, in order, and all of
@@ -140,10 +140,11 @@ impl OfficerSession {
         storage_key.zeroize();
         let key = StorageKey::from_bytes(key);
         let policy = policy(&config)?;
-        let timeout = Duration::from_millis(u64::from(config.request_timeout_ms.max(1000)));
+        let timeout = Duration::from_millis(u64::from(config.request_timeout_ms.max(1000).unsigned_abs()));
         let transport = transport(&config.server_url, client, timeout)?;
         let store = DeviceStore::open(&PathBuf::from(&config.store_path), key)?;
-        let options = SyncOptions { max_attempts: config.sync_attempts.clamp(1, 20), ..SyncOptions::default() };
+        let options =
+            SyncOptions { max_attempts: config.sync_attempts.clamp(1, 20).unsigned_abs(), ..SyncOptions::default() };
         Ok(Arc::new(Self { store: Mutex::new(store), transport, policy, options }))
     }
 }
@@ -208,7 +209,7 @@ impl OfficerSession {
         let charged = case.validate(store.catalogue()?)?;
         Ok(DraftTotals {
             offence_codes: charged.iter().map(|c| c.code.clone()).collect(),
-            total_cents: charged.iter().map(|c| c.amount_cents).sum(),
+            total_cents: long(charged.iter().map(|c| c.amount_cents).sum::<u64>()),
         })
     }
 
@@ -226,7 +227,7 @@ impl OfficerSession {
         state.mark_sealed(sealed.notice.ticket_number.grouped());
         Ok(SealedTicket {
             envelope_id: sealed.envelope_id.to_hex(),
-            sequence: sealed.sequence,
+            sequence: long(sealed.sequence),
             notice: TicketNotice::from(&sealed.notice),
         })
     }

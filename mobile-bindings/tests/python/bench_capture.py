@@ -1,6 +1,8 @@
-"""Bindings overhead: one capture+seal through the Python bindings versus the same calls made
-from Rust (examples/capture_timing.rs), in the same run against the same real server.
+"""Bindings overhead: one capture+seal through the Python bindings (ctypes) and the Kotlin ones
+(JNA, tests/kotlin/Bench.kt) versus the same calls made from Rust (examples/capture_timing.rs),
+in the same run against the same real server.
 Run by hand through `bash mobile-bindings/scripts/bench.sh`; prints a table.
+FIELDSEAL_KOTLIN_CLASSPATH (set by bench.sh) has the compiled Kotlin suite; without it Kotlin is left out.
 
   python3 bench_capture.py [--rounds N] [--calls N] [--repeat N]
 """
@@ -64,6 +66,17 @@ def rust_timing(server, store, rounds, calls):
     return json.loads(out.stdout)
 
 
+def kotlin_timing(server, store, rounds, calls):
+    out = subprocess.run(
+        ["java", f"-Djna.library.path={BIN_DIR}", "-cp", os.environ["FIELDSEAL_KOTLIN_CLASSPATH"],
+         "fieldseal.kotlintest.BenchKt", "--server", server.url, "--code", server.issue_code("bench kotlin"),
+         "--pinning", json.dumps(server.pinning()), "--store", store,
+         "--rounds", str(rounds), "--calls", str(calls), *PHOTO_FILES],
+        capture_output=True, check=True,
+    )
+    return json.loads(out.stdout)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=20, help="cases captured per side and repeat")
@@ -72,10 +85,13 @@ def main():
     args = ap.parse_args()
     server = Server().start()
     rows = []
+    sides = [("rust", rust_timing), ("python", python_timing)]
+    if os.environ.get("FIELDSEAL_KOTLIN_CLASSPATH"):
+        sides.append(("kotlin", kotlin_timing))
     try:
         with tempfile.TemporaryDirectory(prefix="fieldseal-bench-") as d:
             for r in range(args.repeat):
-                for side, fn in (("rust", rust_timing), ("python", python_timing)):
+                for side, fn in sides:
                     print(f"[{r + 1}/{args.repeat}] {side}: {args.rounds} captures of 2 photos …", file=sys.stderr, flush=True)
                     rows.append((side, fn(server, os.path.join(d, f"{side}-{r}.sqlite3"), args.rounds, args.calls)))
     finally:
@@ -85,12 +101,16 @@ def main():
         return min(row[key] for s, row in rows if s == side)
 
     print(f"capture+seal of one case with 2 real photos, median of {args.rounds}, best of {args.repeat} runs")
-    print(f"{'step':<28}{'Rust (ms)':>12}{'Python (ms)':>14}{'overhead':>12}")
+    names = {"rust": "Rust", "python": "Python", "kotlin": "Kotlin"}
+    others = [s for s, _ in sides if s != "rust"]
+    print(f"{'step':<28}{'Rust (ms)':>12}" + "".join(f"{names[s] + ' (ms)':>14}{'overhead':>10}" for s in others))
     for key, label in (("fill_ms", "draft + 2 photos"), ("seal_ms", "capture (seal, store)"), ("total_ms", "total")):
-        rust, py = best("rust", key), best("python", key)
-        print(f"{label:<28}{rust:>12.2f}{py:>14.2f}{(py - rust) / rust * 100:>+11.1f}%")
-    rust, py = best("rust", "call_us"), best("python", "call_us")
-    print(f"{'one cheap call (set_notes)':<28}{rust:>11.2f}µs{py:>13.2f}µs{py - rust:>+10.2f}µs")
+        rust = best("rust", key)
+        cells = "".join(f"{best(s, key):>14.2f}{(best(s, key) - rust) / rust * 100:>+9.1f}%" for s in others)
+        print(f"{label:<28}{rust:>12.2f}{cells}")
+    rust = best("rust", "call_us")
+    cells = "".join(f"{best(s, 'call_us'):>12.2f}µs{best(s, 'call_us') - rust:>+8.2f}µs" for s in others)
+    print(f"{'one cheap call (set_notes)':<28}{rust:>10.2f}µs{cells}")
 
 
 if __name__ == "__main__":
