@@ -1,51 +1,117 @@
 //! Capture + seal figures, printed; run by hand: `cargo bench -p fieldseal-core --bench capture`.
 //!
-//! * ms per ticket with three 12-megapixel JPEG photos: photo pipeline, sealing, and the store
-//!   transaction, each shown apart;
-//! * MB/s of sealing one 4 MB blob, beside raw ChaCha20-Poly1305 on the same buffer in the same
-//!   run (the baseline), as a ratio.
+//! * one 12-megapixel photo, stage by stage: the previous pipeline (full decode, orientation on
+//!   the full image, Lanczos3, the `image` crate's encoder) beside the new one (decode at
+//!   reduced scale, exact resize, orientation on the small image, SIMD encoder), same run;
+//! * ms per ticket with three 12-MP JPEG photos: pipeline, sealing and the store transaction,
+//!   shown apart, on one core (this thread and the decoder's helpers pinned to one CPU) and on
+//!   all cores (the photos of a ticket in parallel);
+//! * bytes per ticket at the default long edge and the lowest SSIM against a careful reference;
+//! * MB/s of sealing one 4 MB blob, beside raw ChaCha20-Poly1305 on the same buffer.
+//!
+//! The last line sums it up: `capture+seal per ticket: X ms on 1 core, Y ms on all cores; Z bytes
+//! per ticket; min SSIM S`.
+
+#[path = "../tests/common/quality.rs"]
+mod quality;
 
 use std::hint::black_box;
-use std::io::Cursor;
 use std::time::{Duration, Instant};
 
 use chacha20poly1305::aead::{AeadInOut, KeyInit};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use fieldseal_core::catalogue::CatalogueBody;
 use fieldseal_core::demo;
-use fieldseal_core::photo::{self, PhotoSettings};
+use fieldseal_core::photo::{self, PhotoSettings, ProcessedPhoto, StageTimes, reference};
 use fieldseal_core::seal::{self, EnclaveSecretKey, SealRequest, SigningKey};
 use fieldseal_core::store::{DeviceStore, Enrolment, StorageKey};
 use fieldseal_core::wire::envelope::Id16;
-
-fn twelve_megapixel_jpeg(seed: u64) -> Vec<u8> {
-    let shared = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/samples/photos/Portrait_5.jpg");
-    let base = match std::fs::read(&shared) {
-        Ok(bytes) => image::load_from_memory(&bytes).expect("sample decodes"),
-        Err(_) => image::load_from_memory(&demo::street_photo(seed, 1800, 1200)).expect("synthetic decodes"),
-    };
-    // 4242 x 2828 = 12.0 MP, re-encoded as a camera would.
-    let big = base.resize_exact(4242, 2828, image::imageops::FilterType::Triangle).into_rgb8();
-    let mut out = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(Cursor::new(&mut out), 92).encode_image(&big).expect("encodes");
-    out
-}
 
 fn ms(d: Duration, n: u32) -> f64 {
     d.as_secs_f64() * 1000.0 / f64::from(n)
 }
 
+/// Runs `f` on a thread pinned to the first CPU; threads it starts (the JPEG decoder's helpers)
+/// inherit the pin, so the figure is one core's.
+fn on_one_core<T: Send>(f: impl FnOnce() -> T + Send) -> (T, bool) {
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let pinned = core_affinity::get_core_ids()
+                .and_then(|ids| ids.first().copied())
+                .is_some_and(core_affinity::set_for_current);
+            (f(), pinned)
+        })
+        .join()
+        .expect("benchmark thread")
+    })
+}
+
+/// Per ticket: photo pipeline, sealing alone, and the store step (validate, number, seal, one
+/// SQLite transaction), over `tickets` tickets.
+#[derive(Default)]
+struct TicketTimes {
+    pipeline: Duration,
+    sealing: Duration,
+    store: Duration,
+    bytes: usize,
+}
+
+fn run_tickets(
+    store: &mut DeviceStore,
+    originals: &[Vec<u8>],
+    tickets: u32,
+    pipeline: &dyn Fn(&[Vec<u8>]) -> Vec<ProcessedPhoto>,
+    enclave: &EnclaveSecretKey,
+) -> TicketTimes {
+    let device = SigningKey::make_random();
+    let mut t = TicketTimes::default();
+    for n in 0..tickets {
+        let t0 = Instant::now();
+        let processed = pipeline(originals);
+        t.pipeline += t0.elapsed();
+        t.bytes = processed.iter().map(|p| p.jpeg.len()).sum();
+
+        // Sealing alone (HPKE + 3 blobs + signature), on the record bytes the store would build.
+        let record = vec![b'x'; 1200];
+        let photos: Vec<&[u8]> = processed.iter().map(|p| p.jpeg.as_slice()).collect();
+        let t1 = Instant::now();
+        let sealed = seal::seal(
+            &SealRequest {
+                envelope_id: Id16::make_random(),
+                device_id: Id16([1; 16]),
+                sequence: 1,
+                prev_hash: [0; 32],
+                record: &record,
+                photos: &photos,
+            },
+            &enclave.public_key(),
+            &device,
+        )
+        .expect("seals");
+        t.sealing += t1.elapsed();
+        black_box(sealed);
+
+        let mut draft =
+            demo::demo_draft(store.catalogue().expect("enrolled"), u64::from(n), "B-FS 1", &[], 1_790_000_000_000)
+                .expect("draft");
+        draft.photos = processed;
+        let t2 = Instant::now();
+        store.capture(draft).expect("captures");
+        t.store += t2.elapsed();
+    }
+    t
+}
+
 fn main() {
     // cargo bench passes --bench; ignore arguments.
-    println!(
-        "fieldseal-core capture benchmark ({} logical CPUs)",
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    );
-    let originals: Vec<Vec<u8>> = (0..3).map(twelve_megapixel_jpeg).collect();
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!("fieldseal-core capture benchmark ({cpus} logical CPUs)");
+    let originals: Vec<Vec<u8>> = (0..3).map(quality::twelve_megapixel_jpeg).collect();
     println!(
         "  input: 3 photos of 4242x2828 (12.0 MP), {:.1} MB JPEG in all",
         originals.iter().map(Vec::len).sum::<usize>() as f64 / 1e6
     );
+    let settings = PhotoSettings::default();
 
     let enclave = EnclaveSecretKey::make_random();
     let issuer = SigningKey::make_random();
@@ -72,86 +138,87 @@ fn main() {
         )
         .expect("enrols");
 
-    // Where the pipeline's time goes, for one photo.
-    {
-        let settings = PhotoSettings::default();
-        let t = Instant::now();
-        let img = photo::decode_upright(&originals[0], &settings).expect("decodes");
-        let decode = t.elapsed();
-        let t = Instant::now();
-        let small = photo::downscale(img.to_rgb8(), 2048).expect("resizes");
-        let resize = t.elapsed();
-        let t = Instant::now();
-        let baseline = img.resize_exact(small.width(), small.height(), image::imageops::FilterType::Triangle);
-        let resize_image_crate = t.elapsed();
-        let t = Instant::now();
-        let mut out = Vec::new();
-        image::codecs::jpeg::JpegEncoder::new_with_quality(Cursor::new(&mut out), 85)
-            .encode_image(&small)
-            .expect("encodes");
-        let encode = t.elapsed();
-        black_box((baseline, out));
-        println!(
-            "one 12 MP photo: decode+orient {:.0} ms, downscale {:.0} ms (image crate's Triangle, for comparison: {:.0} ms), encode {:.0} ms",
-            ms(decode, 1),
-            ms(resize, 1),
-            ms(resize_image_crate, 1),
-            ms(encode, 1)
-        );
-    }
-
-    const TICKETS: u32 = 8;
-    let (mut t_pipeline, mut t_seal, mut t_store) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
-    let device = SigningKey::make_random();
-    for n in 0..TICKETS {
-        let t0 = Instant::now();
-        let processed: Vec<_> =
-            originals.iter().map(|o| photo::process(o, &PhotoSettings::default()).expect("processes")).collect();
-        t_pipeline += t0.elapsed();
-        let sizes: Vec<usize> = processed.iter().map(|p| p.jpeg.len()).collect();
-
-        // Sealing alone (HPKE + 3 blobs + signature), on the record bytes the store would build.
-        let record = vec![b'x'; 1200];
-        let photos: Vec<&[u8]> = processed.iter().map(|p| p.jpeg.as_slice()).collect();
-        let t1 = Instant::now();
-        let sealed = seal::seal(
-            &SealRequest {
-                envelope_id: Id16::make_random(),
-                device_id: Id16([1; 16]),
-                sequence: 1,
-                prev_hash: [0; 32],
-                record: &record,
-                photos: &photos,
-            },
-            &enclave.public_key(),
-            &device,
-        )
-        .expect("seals");
-        t_seal += t1.elapsed();
-        black_box(sealed);
-
-        // The whole store step: validate, number, seal, one SQLite transaction with fsync.
-        let mut draft =
-            demo::demo_draft(store.catalogue().expect("enrolled"), u64::from(n), "B-FS 1", &[], 1_790_000_000_000)
-                .expect("draft");
-        draft.photos = processed;
-        let t2 = Instant::now();
-        store.capture(draft).expect("captures");
-        t_store += t2.elapsed();
-        if n == 0 {
-            println!("  output: {:?} bytes per photo (2048 px long edge)", sizes);
+    // Where one photo's time goes, on one core, mean of a few runs.
+    const RUNS: u32 = 4;
+    let ((old, new), pinned) = on_one_core(|| {
+        let (mut decode, mut resize, mut encode) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+        for _ in 0..RUNS {
+            let t = Instant::now();
+            let img = reference::decode_upright(&originals[0], &settings).expect("decodes");
+            decode += t.elapsed();
+            let t = Instant::now();
+            let small = photo::downscale(img.into_rgb8(), settings.long_edge).expect("resizes");
+            resize += t.elapsed();
+            let t = Instant::now();
+            black_box(reference::encode(&small, settings.jpeg_quality).expect("encodes"));
+            encode += t.elapsed();
         }
+        let mut new = StageTimes::default();
+        for _ in 0..RUNS {
+            new += photo::process_timed(&originals[0], &settings).expect("processes").1;
+        }
+        ((decode, resize, encode), new)
+    });
+    println!("one 12 MP photo, ms, one core{}, mean of {RUNS}:", if pinned { "" } else { " (NOT pinned)" });
+    println!("  stage                      previous        new");
+    println!(
+        "  decode                     {:8.1}   {:8.1}   (previous: full size + orient; new: reduced scale)",
+        ms(old.0, RUNS),
+        ms(new.decode, RUNS)
+    );
+    println!("  resize to 2048 (Lanczos3)  {:8.1}   {:8.1}", ms(old.1, RUNS), ms(new.resize, RUNS));
+    println!(
+        "  orient                     {:>8}   {:8.1}   (new: on the small image)",
+        "in decode",
+        ms(new.orient, RUNS)
+    );
+    println!("  encode                     {:8.1}   {:8.1}", ms(old.2, RUNS), ms(new.encode, RUNS));
+    println!("  hash (SHA-256 in and out)  {:>8}   {:8.1}", "-", ms(new.hash, RUNS));
+
+    // Per ticket: previous pipeline and new one on one core, new one on all cores.
+    const OLD_TICKETS: u32 = 3;
+    const TICKETS: u32 = 8;
+    let sequential = |o: &[Vec<u8>]| o.iter().map(|b| photo::process(b, &settings).expect("processes")).collect();
+    let previous = |o: &[Vec<u8>]| o.iter().map(|b| reference::process(b, &settings).expect("processes")).collect();
+    let parallel = |o: &[Vec<u8>]| {
+        let inputs: Vec<&[u8]> = o.iter().map(Vec::as_slice).collect();
+        photo::process_all(&inputs, &settings).into_iter().map(|r| r.expect("processes")).collect()
+    };
+    let ((old_1, new_1), _) = on_one_core(|| {
+        let old = run_tickets(&mut store, &originals, OLD_TICKETS, &previous, &enclave);
+        let new = run_tickets(&mut store, &originals, TICKETS, &sequential, &enclave);
+        (old, new)
+    });
+    let new_all = run_tickets(&mut store, &originals, TICKETS, &parallel, &enclave);
+    println!("per ticket, 3 photos, ms (previous: mean of {OLD_TICKETS}; new: mean of {TICKETS}):");
+    println!("                                   previous, 1 core   new, 1 core   new, {cpus} cores");
+    let row = |label: &str, f: &dyn Fn(&TicketTimes) -> Duration| {
+        println!(
+            "  {label:<33}{:10.1}{:14.1}{:14.1}",
+            ms(f(&old_1), OLD_TICKETS),
+            ms(f(&new_1), TICKETS),
+            ms(f(&new_all), TICKETS)
+        );
+    };
+    row("photo pipeline", &|t| t.pipeline);
+    row("sealing (HPKE, 3 blobs, Ed25519)", &|t| t.sealing);
+    row("store step (seal + SQLite, FULL)", &|t| t.store);
+    row("capture + seal (pipeline + store)", &|t| t.pipeline + t.store);
+    println!("  bytes per ticket at 2048 px: previous {}, new {}", old_1.bytes, new_1.bytes);
+
+    // Pictures: SSIM of each output against the careful reference.
+    let mut min_ssim = (f64::MAX, f64::MAX);
+    for (n, input) in originals.iter().enumerate() {
+        let reference_rgb = quality::reference_rgb(input, &settings);
+        let new = photo::process(input, &settings).expect("processes");
+        let old = reference::process(input, &settings).expect("processes");
+        let s = (quality::ssim(&reference_rgb, &old.jpeg), quality::ssim(&reference_rgb, &new.jpeg));
+        println!("  photo {n}: SSIM previous {:.4}, new {:.4}", s.0, s.1);
+        min_ssim = (min_ssim.0.min(s.0), min_ssim.1.min(s.1));
     }
-    let pipeline = ms(t_pipeline, TICKETS);
-    let sealing = ms(t_seal, TICKETS);
-    let storing = ms(t_store, TICKETS);
-    println!("per ticket, 3 photos, mean of {TICKETS}:");
-    println!("  photo pipeline (decode, orient, downscale, re-encode, hash): {pipeline:8.1} ms");
-    println!("  sealing (HPKE record + 3 photo blobs + Ed25519):              {sealing:8.2} ms");
-    println!("  store step (seal + SQLite transaction, synchronous=FULL):     {storing:8.2} ms");
-    println!("  capture + seal total (pipeline + store step):                 {:8.1} ms", pipeline + storing);
 
     // 4 MB blob: sealing through the envelope vs raw ChaCha20-Poly1305, same buffer, same run.
+    let device = SigningKey::make_random();
     let blob: Vec<u8> = (0..4 * 1024 * 1024).map(|i| (i * 31 % 251) as u8).collect();
     const ROUNDS: u32 = 40;
     let photos: [&[u8]; 1] = [&blob];
@@ -200,4 +267,18 @@ fn main() {
     println!("  ratio envelope / raw: {:.2}", env_mbs / raw_mbs);
     drop(store);
     let _ = std::fs::remove_dir_all(&dir);
+
+    println!(
+        "previous pipeline: {:.1} ms per ticket on 1 core; {} bytes per ticket; min SSIM {:.4}",
+        ms(old_1.pipeline + old_1.store, OLD_TICKETS),
+        old_1.bytes,
+        min_ssim.0
+    );
+    println!(
+        "capture+seal per ticket: {:.1} ms on 1 core, {:.1} ms on all cores; {} bytes per ticket; min SSIM {:.4}",
+        ms(new_1.pipeline + new_1.store, TICKETS),
+        ms(new_all.pipeline + new_all.store, TICKETS),
+        new_1.bytes,
+        min_ssim.1
+    );
 }

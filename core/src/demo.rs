@@ -106,7 +106,7 @@ pub enum DemoError {
 }
 
 /// A realistic draft: the `n`-th case of a shift, with `photos` (raw camera files) run
-/// through the pipeline.
+/// through the pipeline in parallel.
 pub fn demo_draft(
     catalogue: &Catalogue,
     n: u64,
@@ -118,7 +118,8 @@ pub fn demo_draft(
     let offence = &offences[(n as usize * 7) % offences.len()];
     let street = STREETS[n as usize % STREETS.len()];
     let settings = PhotoSettings::default();
-    let processed = photos.iter().map(|p| photo::process(p, &settings)).collect::<Result<Vec<_>, _>>()?;
+    let inputs: Vec<&[u8]> = photos.iter().map(Vec::as_slice).collect();
+    let processed = photo::process_all(&inputs, &settings).into_iter().collect::<Result<Vec<_>, _>>()?;
     Ok(CaseDraft {
         vehicle: Vehicle::new(
             plate,

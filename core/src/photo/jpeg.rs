@@ -1,0 +1,176 @@
+//! JPEG input: the marker walk that proves a file complete and reads its frame header, and the
+//! decode at reduced scale (1/2, 1/4 or 1/8 in the DCT domain, the smallest that still covers
+//! the output), with its memory counted from the header first.
+
+use image::RgbImage;
+use image::metadata::Orientation;
+use zeroize::Zeroize;
+
+use super::{Decoded, PhotoError, PhotoSettings, budget, check_dimensions, output_size, output_stage_bytes};
+
+/// What the frame header says, read before any pixel is decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct FrameHeader {
+    pub width: u32,
+    pub height: u32,
+    pub progressive: bool,
+    /// Sample precision in bits (8 for every camera).
+    pub precision: u8,
+    /// Horizontal and vertical sampling factor of each component.
+    pub sampling: Vec<(u8, u8)>,
+}
+
+/// Walks the JPEG marker structure to its end-of-image marker and returns the first frame
+/// header. The decoder fills a truncated scan with grey and reports success, so a missing EOI is
+/// the reliable sign of a cut file. Bytes after EOI (phone makers append trailers) are ignored.
+pub(super) fn frame_header(b: &[u8]) -> Result<FrameHeader, PhotoError> {
+    if b.len() < 4 || b[0..2] != [0xFF, 0xD8] {
+        return Err(PhotoError::Corrupt);
+    }
+    let mut frame = None;
+    let mut i = 2;
+    loop {
+        // Skip fill bytes before a marker.
+        while i < b.len() && b[i] == 0xFF && b.get(i + 1) == Some(&0xFF) {
+            i += 1;
+        }
+        if i + 1 >= b.len() || b[i] != 0xFF {
+            return Err(PhotoError::Corrupt);
+        }
+        let marker = b[i + 1];
+        match marker {
+            0xD9 => return frame.ok_or(PhotoError::Corrupt),
+            0xD0..=0xD7 | 0x01 => i += 2,
+            _ => {
+                let Some(len) = b.get(i + 2..i + 4).map(|l| usize::from(u16::from_be_bytes([l[0], l[1]]))) else {
+                    return Err(PhotoError::Corrupt);
+                };
+                if len < 2 {
+                    return Err(PhotoError::Corrupt);
+                }
+                let body = b.get(i + 4..i + 2 + len).ok_or(PhotoError::Corrupt)?;
+                if matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC) && frame.is_none() {
+                    frame = Some(parse_sof(marker, body)?);
+                }
+                i += 2 + len;
+                if marker == 0xDA {
+                    // Entropy-coded data runs to the next marker that is not a stuffed 0xFF00
+                    // or a restart marker.
+                    loop {
+                        match (b.get(i), b.get(i + 1)) {
+                            (Some(0xFF), Some(0x00 | 0xD0..=0xD7)) => i += 2,
+                            (Some(0xFF), Some(_)) => break,
+                            (Some(_), _) => i += 1,
+                            (None, _) => return Err(PhotoError::Corrupt),
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn parse_sof(marker: u8, body: &[u8]) -> Result<FrameHeader, PhotoError> {
+    let [precision, h0, h1, w0, w1, count, rest @ ..] = body else { return Err(PhotoError::Corrupt) };
+    let count = usize::from(*count);
+    if !(1..=4).contains(&count) || rest.len() < 3 * count {
+        return Err(PhotoError::Corrupt);
+    }
+    let sampling: Vec<(u8, u8)> = rest.chunks_exact(3).take(count).map(|c| (c[1] >> 4, c[1] & 0x0F)).collect();
+    if sampling.iter().any(|&(h, v)| !(1..=4).contains(&h) || !(1..=4).contains(&v)) {
+        return Err(PhotoError::Corrupt);
+    }
+    Ok(FrameHeader {
+        width: u32::from(u16::from_be_bytes([*w0, *w1])),
+        height: u32::from(u16::from_be_bytes([*h0, *h1])),
+        progressive: matches!(marker, 0xC2 | 0xC6 | 0xCA | 0xCE),
+        precision: *precision,
+        sampling,
+    })
+}
+
+/// The DCT scale (out of 8) the decoder picks for an output of `tw` x `th`: the smallest whose
+/// result is at least as large in one axis (as `jpeg_decoder::Decoder::scale` chooses).
+fn idct_size(width: u32, height: u32, tw: u32, th: u32) -> u32 {
+    let scaled = |len: u32, s: u32| (len * s).div_ceil(8);
+    [1, 2, 4].into_iter().find(|&s| scaled(width, s) >= tw || scaled(height, s) >= th).unwrap_or(8)
+}
+
+impl FrameHeader {
+    /// Peak bytes of the decoder at DCT scale `s`/8: the coefficients of a progressive image
+    /// (two bytes each, kept at full size until the last scan), each component's plane at the
+    /// reduced size, and the interleaved RGB result (plus a grey image's expansion to RGB).
+    fn decoder_bytes(&self, s: u32) -> u64 {
+        let hmax = u64::from(self.sampling.iter().map(|p| p.0).max().unwrap_or(1));
+        let vmax = u64::from(self.sampling.iter().map(|p| p.1).max().unwrap_or(1));
+        let mcu_cols = u64::from(self.width).div_ceil(8 * hmax);
+        let mcu_rows = u64::from(self.height).div_ceil(8 * vmax);
+        let mut total = 0u64;
+        for &(h, v) in &self.sampling {
+            let blocks = mcu_cols * u64::from(h) * mcu_rows * u64::from(v);
+            if self.progressive {
+                total += blocks * 64 * 2;
+            }
+            total += blocks * u64::from(s * s);
+        }
+        let (ow, oh) = (u64::from(self.width * s).div_ceil(8), u64::from(self.height * s).div_ceil(8));
+        // Interleaved result, grey expanded to RGB, and the resizer's intermediate rows.
+        total + ow * oh * 3 * 2
+    }
+}
+
+/// Decodes at the smallest DCT scale that covers the output, under the budget. JPEGs this
+/// decoder does not take (CMYK, 12-bit, lossless) go the full-size way, also under the budget.
+pub(super) fn decode_for(input: &[u8], settings: &PhotoSettings) -> Result<Decoded, PhotoError> {
+    let header = frame_header(input)?;
+    check_dimensions(header.width, header.height, settings)?;
+    if header.width == 0 || header.height == 0 {
+        return Err(PhotoError::Corrupt);
+    }
+    if header.precision != 8 || header.sampling.len() == 4 || header.sampling.len() == 2 {
+        return super::full::decode_for(input, settings);
+    }
+    let (tw, th) = output_size(header.width, header.height, settings.long_edge);
+    let s = idct_size(header.width, header.height, tw, th);
+    let (decoder_grant, grant) =
+        budget::reserve_for(header.decoder_bytes(s), output_stage_bytes(tw, th), settings.max_alloc_bytes)?;
+
+    let mut decoder = jpeg_decoder::Decoder::new(input);
+    let limit = usize::try_from(header.decoder_bytes(s)).map_err(|_| PhotoError::MemoryLimit)?;
+    decoder.set_max_decoding_buffer_size(limit);
+    let (w, h) = decoder
+        .scale(u16::try_from(tw).unwrap_or(u16::MAX), u16::try_from(th).unwrap_or(u16::MAX))
+        .map_err(map_error)?;
+    let pixels = decoder.decode().map_err(map_error)?;
+    let info = decoder.info().ok_or(PhotoError::Corrupt)?;
+    // A broken EXIF block is no reason to lose the evidence: treat it as "no rotation".
+    let orientation = decoder.exif_data().and_then(Orientation::from_exif_chunk).unwrap_or(Orientation::NoTransforms);
+    let (w, h) = (u32::from(w), u32::from(h));
+    let rgb = match info.pixel_format {
+        jpeg_decoder::PixelFormat::RGB24 => RgbImage::from_raw(w, h, pixels),
+        jpeg_decoder::PixelFormat::L8 => {
+            let mut grey = pixels;
+            let rgb = RgbImage::from_fn(w, h, |x, y| {
+                let v = grey.get((y * w + x) as usize).copied().unwrap_or(0);
+                image::Rgb([v, v, v])
+            });
+            grey.zeroize();
+            Some(rgb)
+        }
+        _ => {
+            let mut pixels = pixels;
+            pixels.zeroize();
+            drop((decoder_grant, grant));
+            return super::full::decode_for(input, settings);
+        }
+    }
+    .ok_or(PhotoError::Corrupt)?;
+    Ok(Decoded { rgb, target: (tw, th), orientation, grant_until_resized: decoder_grant, grant })
+}
+
+fn map_error(e: jpeg_decoder::Error) -> PhotoError {
+    match e {
+        jpeg_decoder::Error::Unsupported(_) => PhotoError::UnsupportedFormat,
+        _ => PhotoError::Corrupt,
+    }
+}
