@@ -10,15 +10,19 @@ use std::sync::{Arc, Barrier};
 use fieldseal_core::seal::{hex_lower, sha256};
 use fieldseal_enclave::handler::Enclave;
 use fieldseal_enclave::platform::{Platform as _, SimulatedPlatform};
-use fieldseal_enclave::{keys, sandbox, serve};
+use fieldseal_enclave::{keys, platform, sandbox, serve};
 
-const USAGE: &str = "usage: fieldseal-enclave --socket PATH --key-dir DIR [--workers N] [--exit-with-parent]
-                         [--web-socket PATH [--tls-name NAME]...]
+const USAGE: &str = "usage: fieldseal-enclave --socket PATH --key-dir DIR [--platform-dir DIR] [--workers N]
+                         [--exit-with-parent] [--web-socket PATH [--tls-name NAME]...]
        fieldseal-enclave --measure     (print this build's measurement and exit)
-       fieldseal-enclave --pinning --key-dir DIR
+       fieldseal-enclave --pinning [--platform-dir DIR]
                                        (print what an app must pin for this enclave, as JSON)
 
-Runs the enclave on the SIMULATED attestation platform: its root secret is a file in --key-dir.
+Runs the enclave on the SIMULATED attestation platform: its root secret is a file of the
+machine's, in --platform-dir (default $FIELDSEAL_PLATFORM_DIR, else
+$XDG_STATE_HOME/fieldseal-platform, else ~/.local/state/fieldseal-platform), never in the
+data folder; --key-dir holds only keys sealed under it. A root that an earlier version left in
+--key-dir is moved to the platform folder at start.
 With --web-socket it also serves HTTPS over that socket (the host relays the browsers' bytes):
 TLS ends inside, with a key made here; --tls-name names the certificate's host names or
 addresses (default: localhost, 127.0.0.1, ::1).";
@@ -29,6 +33,7 @@ const WEB_THREADS: usize = 2;
 struct Args {
     socket: PathBuf,
     key_dir: PathBuf,
+    platform_dir: PathBuf,
     workers: usize,
     exit_with_parent: bool,
     web_socket: Option<PathBuf>,
@@ -38,12 +43,14 @@ struct Args {
 enum Mode {
     Serve(Args),
     Measure,
+    /// The platform folder.
     Pinning(PathBuf),
 }
 
 fn parse_args() -> Result<Mode, String> {
     let mut socket = None;
     let mut key_dir = None;
+    let mut platform_dir = None;
     let mut workers = 4;
     let mut exit_with_parent = false;
     let mut pinning = false;
@@ -54,6 +61,9 @@ fn parse_args() -> Result<Mode, String> {
         match arg.to_str() {
             Some("--socket") => socket = args.next().map(PathBuf::from),
             Some("--key-dir") => key_dir = args.next().map(PathBuf::from),
+            Some("--platform-dir") => {
+                platform_dir = Some(args.next().map(PathBuf::from).ok_or("--platform-dir needs a folder")?)
+            }
             Some("--workers") => {
                 workers = args
                     .next()
@@ -72,12 +82,17 @@ fn parse_args() -> Result<Mode, String> {
             _ => return Err(format!("unknown argument {arg:?}")),
         }
     }
+    let platform_dir = match platform_dir {
+        Some(dir) => dir,
+        None => platform::default_platform_dir()?,
+    };
     if pinning {
-        return Ok(Mode::Pinning(key_dir.ok_or("--pinning needs the enclave's --key-dir DIR")?));
+        return Ok(Mode::Pinning(platform_dir));
     }
     Ok(Mode::Serve(Args {
         socket: socket.ok_or("--socket PATH is required")?,
         key_dir: key_dir.ok_or("--key-dir DIR is required")?,
+        platform_dir,
         workers,
         exit_with_parent,
         tls_names: if tls_names.is_empty() {
@@ -96,13 +111,13 @@ fn measurement() -> Result<[u8; 32], String> {
 
 /// The values an officer app pins (platform, platform key, measurement of this build), as
 /// JSON. Reads the platform root the enclave made on its first start; never creates one.
-fn pinning(key_dir: &std::path::Path) -> Result<(), String> {
-    let root = key_dir.join(fieldseal_enclave::platform::SIMULATED_ROOT_FILE);
+fn pinning(platform_dir: &std::path::Path) -> Result<(), String> {
+    let root = platform_dir.join(platform::SIMULATED_ROOT_FILE);
     if !root.is_file() {
         return Err(format!("{} does not exist: start the enclave (or `fieldseal serve`) once first", root.display()));
     }
     let measurement = measurement()?;
-    let platform = SimulatedPlatform::load_or_create(key_dir, measurement).map_err(|e| e.to_string())?;
+    let platform = SimulatedPlatform::load_or_create(platform_dir, measurement).map_err(|e| e.to_string())?;
     println!(
         "{{\"platform\":\"{}\",\"platform_key\":\"{}\",\"measurement\":\"{}\"}}",
         platform.name(),
@@ -117,7 +132,16 @@ fn run(args: Args) -> Result<(), String> {
     let measurement = measurement()?;
     std::fs::create_dir_all(&args.key_dir)
         .map_err(|e| format!("cannot create the key folder {}: {e}", args.key_dir.display()))?;
-    let platform = SimulatedPlatform::load_or_create(&args.key_dir, measurement).map_err(|e| e.to_string())?;
+    if let Some(old) =
+        platform::adopt_root_from_key_dir(&args.key_dir, &args.platform_dir).map_err(|e| e.to_string())?
+    {
+        eprintln!(
+            "fieldseal-enclave: moved the simulated platform root from {} to {}: copies of the data folder no longer carry it",
+            old.display(),
+            args.platform_dir.display()
+        );
+    }
+    let platform = SimulatedPlatform::load_or_create(&args.platform_dir, measurement).map_err(|e| e.to_string())?;
     let (key, created) = keys::load_or_create(&args.key_dir, &platform.sealing_key()).map_err(|e| e.to_string())?;
     let key_locked = sandbox::lock_in_memory(&*key);
     let public = key.public_key();

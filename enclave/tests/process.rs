@@ -42,6 +42,8 @@ fn start(dir: tempfile::TempDir) -> Running {
         .arg(&socket)
         .arg("--key-dir")
         .arg(dir.path().join("keys"))
+        .arg("--platform-dir")
+        .arg(dir.path().join("platform"))
         .args(["--workers", "2"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -171,27 +173,87 @@ fn measure() -> [u8; 32] {
 #[test]
 fn pinning_prints_what_the_running_enclave_attests_with() {
     let dir = tempfile::tempdir().expect("dir");
-    let keys = dir.path().join("keys");
-    let pinning = |keys: &Path| {
+    let platform = dir.path().join("platform");
+    let pinning = |platform: &Path| {
         Command::new(env!("CARGO_BIN_EXE_fieldseal-enclave"))
             .arg("--pinning")
-            .arg("--key-dir")
-            .arg(keys)
+            .arg("--platform-dir")
+            .arg(platform)
             .output()
             .expect("runs")
     };
     // Before the first start there is nothing to pin, and it says so without making a root.
-    let before = pinning(&keys);
+    let before = pinning(&platform);
     assert!(!before.status.success());
     assert!(String::from_utf8_lossy(&before.stderr).contains("start the enclave"), "{before:?}");
-    assert!(!keys.exists());
+    assert!(!platform.exists());
 
     let e = start(dir);
     let h = health(&e.socket);
-    let out = pinning(&keys);
+    let out = pinning(&platform);
     assert!(out.status.success(), "{out:?}");
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(json["platform"], "simulated");
     assert_eq!(json["platform_key"], fieldseal_core::seal::hex_lower(&h.platform_key.0));
     assert_eq!(json["measurement"], fieldseal_core::seal::hex_lower(&measure()));
+}
+
+/// Everything in `dir` and below, as (path, bytes).
+fn files_in(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("folder") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            out.extend(files_in(&path));
+        } else {
+            out.push((path.clone(), std::fs::read(&path).expect("readable")));
+        }
+    }
+    out
+}
+
+/// Tried as a rogue operator with a backup would: the key folder copied to another machine (a
+/// platform with its own root) opens nothing, and the zone says why; the root itself is in no
+/// file of the key folder.
+#[test]
+fn a_copy_of_the_key_folder_opens_nothing_on_another_platform() {
+    let e = start(tempfile::tempdir().expect("dir"));
+    let pinned_key = health(&e.socket).platform_key;
+    let dir = e.stop();
+    let root = std::fs::read(dir.path().join("platform").join(fieldseal_enclave::platform::SIMULATED_ROOT_FILE))
+        .expect("the platform folder holds the root");
+    let key_files = files_in(&dir.path().join("keys"));
+    assert!(!key_files.is_empty(), "the sealed key is there");
+    // The search finds what is there: the root is in the platform folder's file.
+    assert!(files_in(&dir.path().join("platform")).iter().any(|(_, b)| b.windows(32).any(|w| w == root.as_slice())));
+    for (path, bytes) in &key_files {
+        assert!(!bytes.windows(32).any(|w| w == root.as_slice()), "{} holds the platform root", path.display());
+    }
+
+    let elsewhere = tempfile::tempdir().expect("dir");
+    std::fs::create_dir(elsewhere.path().join("keys")).expect("folder");
+    for (path, bytes) in &key_files {
+        std::fs::write(elsewhere.path().join("keys").join(path.file_name().expect("name")), bytes).expect("copied");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_fieldseal-enclave"))
+        .arg("--socket")
+        .arg(elsewhere.path().join("enclave.sock"))
+        .arg("--key-dir")
+        .arg(elsewhere.path().join("keys"))
+        .arg("--platform-dir")
+        .arg(elsewhere.path().join("platform"))
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the copy must not start: {stderr}");
+    assert!(stderr.contains("does not open on this platform"), "says why: {stderr}");
+    assert!(!elsewhere.path().join("enclave.sock").exists(), "no socket was opened");
+    for (path, bytes) in &key_files {
+        let copy = elsewhere.path().join("keys").join(path.file_name().expect("name"));
+        assert_eq!(&std::fs::read(copy).expect("still there"), bytes, "the refused start changed nothing");
+    }
+
+    // Back on its own platform the same folder starts with the same root.
+    let e = start(dir);
+    assert_eq!(health(&e.socket).platform_key.0, pinned_key.0);
 }

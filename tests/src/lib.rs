@@ -274,8 +274,7 @@ impl Phone {
         let dir = TempDir::new("phone");
         let mut store = DeviceStore::open(&dir.0.join("device.sqlite3"), StorageKey::make_random()).expect("opens");
         let code = issue_code(data, backend);
-        fieldseal_core::sync::enrol(&mut store, &server.transport(), &code, &policy_for(data), now_ms())
-            .expect("enrols");
+        fieldseal_core::sync::enrol(&mut store, &server.transport(), &code, &policy_for(), now_ms()).expect("enrols");
         Self { _dir: dir, store }
     }
 
@@ -536,14 +535,22 @@ pub fn issue_code(data: &Path, backend: &Backend) -> String {
     String::from_utf8(out.stdout).expect("utf-8").trim().to_owned()
 }
 
-/// The policy an app would ship for the enclave of the server with data folder `data`: the
-/// SIMULATED platform's key (from its root file) and the measurement of the built enclave.
-pub fn policy_for(data: &Path) -> AttestationPolicy {
-    use fieldseal_enclave::platform::Platform as _;
+/// This machine's SIMULATED platform, as the zones the tests start use it (their default
+/// platform folder, outside every data folder).
+fn simulated_platform() -> fieldseal_enclave::platform::SimulatedPlatform {
     let measurement = fieldseal_core::seal::sha256(&std::fs::read(bin("fieldseal-enclave")).expect("enclave binary"));
-    let platform =
-        fieldseal_enclave::platform::SimulatedPlatform::load_or_create(&data.join("enclave-keys"), measurement)
-            .expect("the server's enclave made its platform root");
+    let dir = fieldseal_enclave::platform::default_platform_dir().expect("a platform folder");
+    fieldseal_enclave::platform::SimulatedPlatform::load_or_create(&dir, measurement)
+        .expect("the server's enclave made its platform root")
+}
+
+/// The policy an app would ship for the enclaves the tests start: the
+/// SIMULATED platform's key (from the machine's root file) and the measurement of the built
+/// enclave.
+pub fn policy_for() -> AttestationPolicy {
+    use fieldseal_enclave::platform::Platform as _;
+    let platform = simulated_platform();
+    let measurement = platform.measurement();
     AttestationPolicy {
         roots: vec![PinnedRoot { platform: SIMULATED_PLATFORM.into(), key: platform.root_key() }],
         measurements: vec![measurement],
@@ -551,15 +558,13 @@ pub fn policy_for(data: &Path) -> AttestationPolicy {
     }
 }
 
-/// The enclave's private key, read from the SIMULATED platform's files in the server's data
-/// folder: only tests do this, to check that what the portal sealed opens for the enclave.
+/// The enclave's private key, unsealed from the server's data folder with the machine's
+/// SIMULATED platform root: only tests do this, to check that what the portal sealed opens for
+/// the enclave.
 pub fn enclave_key_for(data: &Path) -> Box<fieldseal_core::seal::EnclaveSecretKey> {
     use fieldseal_enclave::platform::Platform as _;
-    let measurement = fieldseal_core::seal::sha256(&std::fs::read(bin("fieldseal-enclave")).expect("enclave binary"));
-    let key_dir = data.join("enclave-keys");
-    let platform =
-        fieldseal_enclave::platform::SimulatedPlatform::load_or_create(&key_dir, measurement).expect("platform root");
-    let (key, created) = fieldseal_enclave::keys::load_or_create(&key_dir, &platform.sealing_key())
+    let platform = simulated_platform();
+    let (key, created) = fieldseal_enclave::keys::load_or_create(&data.join("enclave-keys"), &platform.sealing_key())
         .expect("the sealed enclave key opens");
     assert!(!created, "the enclave had made its key already");
     key

@@ -56,8 +56,8 @@ fn offline_tickets_sync_after_a_killed_server(backend: Backend) {
     // The server comes back (its enclave still attested for the key the phone seals to) and
     // dies (SIGKILL) in the middle of the sync.
     let server = Server::start(&data.0, &backend);
-    sync::check_attestation(&phone.store, &server.transport(), &policy_for(&data.0), now_ms()).expect("attested");
-    let mut strict = policy_for(&data.0);
+    sync::check_attestation(&phone.store, &server.transport(), &policy_for(), now_ms()).expect("attested");
+    let mut strict = policy_for();
     strict.measurements = vec![[0; 32]];
     let refused = sync::check_attestation(&phone.store, &server.transport(), &strict, now_ms());
     assert!(matches!(refused, Err(SyncError::Attestation(_))), "{refused:?}");
@@ -128,7 +128,7 @@ fn hostile_uploads_are_refused_and_change_nothing(backend: Backend) {
     let enrolment: Enrolment = serde_json::from_slice(&r.body).expect("enrolment");
     let again = t.send(Method::Post, "/v1/enrol", &[], &serde_json::to_vec(&req).expect("json")).expect("answers");
     assert_eq!(again.status, 403, "a code works once");
-    let enclave = enrolment.attestation.verify(&policy_for(&data.0), now_ms()).expect("attested").public_key;
+    let enclave = enrolment.attestation.verify(&policy_for(), now_ms()).expect("attested").public_key;
     let (dev, prefix) = (enrolment.device_id, enrolment.device_prefix);
     let (c1, _) = sealed_case(&enclave, &key, dev, prefix, 1, [0; 32], "B-FS 1").expect("case 1");
     let (c2, _) = sealed_case(&enclave, &key, dev, prefix, 2, c1.envelope_hash, "B-FS 2").expect("case 2");

@@ -61,7 +61,7 @@ fn admin_lists_enrolled_devices_and_codes_work_once() {
     )
     .expect("opens");
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_millis() as i64;
-    let policy = fieldseal_tests::policy_for(&data.0);
+    let policy = fieldseal_tests::policy_for();
     let wrong = fieldseal_core::sync::enrol(&mut store, &server.transport(), "AAAA-BBBB-CCCC-DDDD", &policy, now);
     let msg = wrong.expect_err("a wrong code is refused").to_string();
     assert!(msg.contains("unknown, used or expired") && msg.contains("administrator"), "{msg}");

@@ -16,7 +16,7 @@ use fieldseal_tests::{Backend, Server, TempDir, files_under, policy_for};
 fn pages_come_over_tls_that_ends_in_the_zone_and_clients_pin_the_attested_key() {
     let scratch = TempDir::new("zone-web");
     let server = Server::start(scratch.0.as_path(), &Backend::sqlite());
-    let policy = policy_for(scratch.0.as_path());
+    let policy = policy_for();
     let spki = attested_tls_key(&server.url, &policy);
 
     // Through the host's relay, the zone answers over TLS with exactly the attested key, and

@@ -126,7 +126,7 @@ class Server:
     def pinning(self):
         """What an app built for this deployment pins: platform key and enclave measurement."""
         out = subprocess.run(
-            [binary("fieldseal-enclave"), "--pinning", "--key-dir", str(self.data / "enclave-keys")],
+            [binary("fieldseal-enclave"), "--pinning"],  # the machine's platform, as the server's zone uses it
             capture_output=True,
             check=True,
         )
