@@ -30,6 +30,9 @@ echo "using $FIELDSEAL_TEST_PG"
 step "headless Chromium and chromedriver for the web-page tests (installed if missing)"
 bash scripts/browser.sh
 
+step "system users for the two-user zone test (made if missing)"
+bash scripts/zone-users.sh
+
 step "tests: cargo test --workspace"
 cargo test --workspace --locked
 

@@ -14,6 +14,7 @@ use fieldseal_enclave::{keys, platform, sandbox, serve};
 
 const USAGE: &str = "usage: fieldseal-enclave --socket PATH --key-dir DIR [--platform-dir DIR] [--workers N]
                          [--exit-with-parent] [--web-socket PATH [--tls-name NAME]...]
+                         [--group-sockets]
        fieldseal-enclave --measure     (print this build's measurement and exit)
        fieldseal-enclave --pinning [--platform-dir DIR]
                                        (print what an app must pin for this enclave, as JSON)
@@ -23,6 +24,9 @@ machine's, in --platform-dir (default $FIELDSEAL_PLATFORM_DIR, else
 $XDG_STATE_HOME/fieldseal-platform, else ~/.local/state/fieldseal-platform), never in the
 data folder; --key-dir holds only keys sealed under it. A root that an earlier version left in
 --key-dir is moved to the platform folder at start.
+With --group-sockets the sockets are mode 0660 instead of 0600, for a host that runs as another
+user in the zone's group (run the zone as its own user with the host's group as its group; see
+docs/design.md, \"Two users\").
 With --web-socket it also serves HTTPS over that socket (the host relays the browsers' bytes):
 TLS ends inside, with a key made here; --tls-name names the certificate's host names or
 addresses (default: localhost, 127.0.0.1, ::1).";
@@ -38,6 +42,8 @@ struct Args {
     exit_with_parent: bool,
     web_socket: Option<PathBuf>,
     tls_names: Vec<String>,
+    /// Sockets open to the zone's group (the host's user), not only to the zone's own user.
+    group_sockets: bool,
 }
 
 enum Mode {
@@ -56,6 +62,7 @@ fn parse_args() -> Result<Mode, String> {
     let mut pinning = false;
     let mut web_socket = None;
     let mut tls_names = Vec::new();
+    let mut group_sockets = false;
     let mut args = std::env::args_os().skip(1);
     while let Some(arg) = args.next() {
         match arg.to_str() {
@@ -76,6 +83,7 @@ fn parse_args() -> Result<Mode, String> {
             Some("--tls-name") => {
                 tls_names.push(args.next().and_then(|v| v.into_string().ok()).ok_or("--tls-name needs a host name")?)
             }
+            Some("--group-sockets") => group_sockets = true,
             Some("--measure") => return Ok(Mode::Measure),
             Some("--pinning") => pinning = true,
             Some("--help" | "-h") => return Err(String::new()),
@@ -101,6 +109,7 @@ fn parse_args() -> Result<Mode, String> {
             tls_names
         },
         web_socket,
+        group_sockets,
     }))
 }
 
@@ -130,7 +139,8 @@ fn pinning(platform_dir: &std::path::Path) -> Result<(), String> {
 fn run(args: Args) -> Result<(), String> {
     sandbox::harden_process(args.exit_with_parent).map_err(|e| e.to_string())?;
     let measurement = measurement()?;
-    std::fs::create_dir_all(&args.key_dir)
+    std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
+        .create(&args.key_dir)
         .map_err(|e| format!("cannot create the key folder {}: {e}", args.key_dir.display()))?;
     if let Some(old) =
         platform::adopt_root_from_key_dir(&args.key_dir, &args.platform_dir).map_err(|e| e.to_string())?
@@ -146,13 +156,13 @@ fn run(args: Args) -> Result<(), String> {
     let key_locked = sandbox::lock_in_memory(&*key);
     let public = key.public_key();
 
-    let listener = listen(&args.socket)?;
+    let listener = listen(&args.socket, args.group_sockets)?;
     let tls = match &args.web_socket {
         Some(path) => {
             let (identity, _) =
                 fieldseal_enclave::tls::load_or_create(&args.key_dir, &platform.sealing_key(), &args.tls_names)
                     .map_err(|e| e.to_string())?;
-            Some((listen(path)?, identity))
+            Some((listen(path, args.group_sockets)?, identity))
         }
         None => None,
     };
@@ -233,7 +243,7 @@ fn run(args: Args) -> Result<(), String> {
 
 /// Listens on a Unix socket at `path`, readable by this user only. A stale socket from a
 /// previous run is replaced; anything else at that path is not touched.
-fn listen(path: &std::path::Path) -> Result<UnixListener, String> {
+fn listen(path: &std::path::Path, group: bool) -> Result<UnixListener, String> {
     if let Ok(meta) = std::fs::symlink_metadata(path) {
         use std::os::unix::fs::FileTypeExt as _;
         if !meta.file_type().is_socket() {
@@ -242,7 +252,7 @@ fn listen(path: &std::path::Path) -> Result<UnixListener, String> {
         std::fs::remove_file(path).map_err(|e| format!("cannot replace {}: {e}", path.display()))?;
     }
     let listener = UnixListener::bind(path).map_err(|e| format!("cannot listen on {}: {e}", path.display()))?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(if group { 0o660 } else { 0o600 }))
         .map_err(|e| format!("cannot restrict {}: {e}", path.display()))?;
     Ok(listener)
 }

@@ -179,6 +179,12 @@ impl Server {
             Some(u) => cmd.env("DATABASE_URL", u),
             None => cmd.env_remove("DATABASE_URL"),
         };
+        Self::spawn(cmd)
+    }
+
+    /// Runs `cmd` (a `fieldseal serve` command line made by the caller, e.g. as another user)
+    /// and waits until it listens on both of its ports.
+    pub fn spawn(mut cmd: Command) -> Self {
         let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("fieldseal serve starts");
         let log = Arc::new(Mutex::new(Vec::new()));
         let mut stderr = child.stderr.take().expect("stderr");
@@ -270,11 +276,15 @@ pub struct Phone {
 impl Phone {
     /// A new phone enrolled with `server` through a code from `fieldseal admin`.
     pub fn enrolled(server: &Server, data: &Path, backend: &Backend) -> Self {
+        Self::enrolled_with(server, &issue_code(data, backend), &policy_for())
+    }
+
+    /// A new phone enrolled with `server` through `code`, pinning what `policy` pins.
+    pub fn enrolled_with(server: &Server, code: &str, policy: &AttestationPolicy) -> Self {
         use fieldseal_core::store::{DeviceStore, StorageKey};
         let dir = TempDir::new("phone");
         let mut store = DeviceStore::open(&dir.0.join("device.sqlite3"), StorageKey::make_random()).expect("opens");
-        let code = issue_code(data, backend);
-        fieldseal_core::sync::enrol(&mut store, &server.transport(), &code, &policy_for(), now_ms()).expect("enrols");
+        fieldseal_core::sync::enrol(&mut store, &server.transport(), code, policy, now_ms()).expect("enrols");
         Self { _dir: dir, store }
     }
 
