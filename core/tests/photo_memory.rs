@@ -49,26 +49,6 @@ fn measure<T>(f: impl FnOnce() -> T) -> (T, f64, f64) {
     (out, peak, ms)
 }
 
-/// A real PNG of `side` x `side` pixels, 16-bit RGBA, all black: 8 bytes a pixel decoded, a few
-/// hundred kilobytes on the wire. Written row by row, so the test never holds the pixels.
-fn black_rgba16_png(side: u32) -> Vec<u8> {
-    use std::io::Write;
-    let mut out = Vec::new();
-    let mut encoder = png::Encoder::new(&mut out, side, side);
-    encoder.set_color(png::ColorType::Rgba);
-    encoder.set_depth(png::BitDepth::Sixteen);
-    encoder.set_compression(png::Compression::High);
-    let mut writer = encoder.write_header().expect("header");
-    let mut stream = writer.stream_writer().expect("stream");
-    let row = vec![0u8; side as usize * 8];
-    for _ in 0..side {
-        stream.write_all(&row).expect("row");
-    }
-    stream.finish().expect("finishes");
-    writer.finish().expect("finishes");
-    out
-}
-
 /// A few hundred bytes whose header claims a progressive JPEG of 8000 x 6000 (48 MP, under the
 /// pixel limit): its coefficients alone would take 144 MB before the first scan is read.
 fn progressive_header_claiming_48_mp() -> Vec<u8> {
@@ -82,7 +62,7 @@ fn progressive_header_claiming_48_mp() -> Vec<u8> {
 #[test]
 fn hostile_images_fail_fast_with_bounded_memory() {
     let settings = PhotoSettings::default();
-    let rgba16 = black_rgba16_png(7000);
+    let rgba16 = sample_photo("bad/black-7000x7000-rgba16.png");
     println!(
         "7000x7000 16-bit RGBA PNG: {} KB on the wire, {} MB decoded",
         rgba16.len() / 1000,

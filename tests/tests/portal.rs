@@ -464,3 +464,64 @@ fn sign_in_limits_sessions_and_headers() {
     assert_eq!(status, 429, "client locked: {flash}");
     assert!(flash.contains("15 Minuten") || flash.contains("15 minutes"), "{flash}");
 }
+
+/// Peak resident memory of process `pid` in MiB (`VmHWM`).
+fn peak_rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).expect("VmHWM");
+    line.split_whitespace().nth(1).and_then(|kb| kb.parse::<f64>().ok()).expect("kB") / 1024.0
+}
+
+/// Tried as a hostile citizen would (MASVS-CODE-4, ASVS 12.1.1): a 381 KB PNG of 7000x7000
+/// pixels at 16-bit RGBA (392 MB decoded) sent as the objection photo four times at once. Each
+/// is refused with a clear answer and stores nothing, the server's peak memory stays where it
+/// was (it once grew from 33 MB to 2 GB), and a proper objection goes through afterwards.
+#[test]
+fn pixel_bomb_objections_at_once_do_not_grow_the_server() {
+    let w = world(&Backend::sqlite(), 0, &[]);
+    let url = w.server.url.clone();
+    let notice = &w.notices[0];
+    let bomb = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/samples/photos/bad/black-7000x7000-rgba16.png"),
+    )
+    .expect("test photo");
+    let pid = w.server.pid();
+    // Peak memory counted from here on (root may reset it; the tests run as root).
+    std::fs::write(format!("/proc/{pid}/clear_refs"), "5").expect("resets the peak");
+    let before = peak_rss_mib(pid);
+    let answers: Vec<(u16, String)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut citizen = WebClient::signed_in(&url, notice);
+                    let (_, _, form) = citizen.get(&format!("{url}/case/objection"));
+                    citizen.post_file(
+                        &format!("{url}/case/objection"),
+                        &[("csrf", &csrf_of(&form)), ("statement", "The sign was hidden.")],
+                        ("photo", "bomb.png", &bomb),
+                    )
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("joins")).collect()
+    });
+    let grown = peak_rss_mib(pid) - before;
+    println!("4 pixel-bomb objections at once: server peak {before:.0} MiB -> +{grown:.1} MiB");
+    for (status, page) in &answers {
+        assert_eq!(*status, 422, "refused as unprocessable: {page}");
+        assert!(page.contains("The sign was hidden."), "the statement is kept for another try");
+    }
+    assert!(grown < 64.0, "the server's peak grew by {grown:.0} MiB for four 381 KB uploads");
+
+    // Nothing was stored: the same case takes a proper objection now.
+    let mut citizen = WebClient::signed_in(&url, notice);
+    let (_, _, form) = citizen.get(&format!("{url}/case/objection"));
+    let photo = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/samples/photos/Portrait_5.jpg"))
+        .expect("test photo");
+    let (status, _) = citizen.post_file(
+        &format!("{url}/case/objection"),
+        &[("csrf", &csrf_of(&form)), ("statement", "The sign was hidden.")],
+        ("photo", "sign.jpg", &photo),
+    );
+    assert!(status == 303 || status == 200, "a proper objection is received: {status}");
+}
