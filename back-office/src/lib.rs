@@ -7,4 +7,5 @@ pub mod audit;
 pub mod auth;
 pub mod camt;
 pub mod policy;
+pub mod rebooking;
 pub mod reference;

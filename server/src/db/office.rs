@@ -6,6 +6,7 @@ use fieldseal_core::ticket::TicketNumber;
 use fieldseal_office::audit::NewEntry;
 use fieldseal_office::auth::Role;
 use fieldseal_office::policy::{self, Action, Assessment, CaseFacts, Paid, Policy, Status};
+use fieldseal_office::rebooking::{self, Booking, Rebooking};
 use fieldseal_portal::backend::NewPayment;
 use serde_json::json;
 use sqlx::Row as _;
@@ -641,14 +642,26 @@ impl Db {
         clerk: i64,
         now: i64,
     ) -> Result<Booked, DbError> {
-        let seen: Option<i64> = sqlx::query_scalar("SELECT id FROM bank_entries WHERE entry_key = $1")
-            .bind(&e.key)
-            .fetch_optional(&mut **tx)
-            .await
-            .map_err(q("looking up a bank entry"))?;
-        if seen.is_some() {
-            return Ok(Booked::Duplicate);
-        }
+        // A key booked before is the same transfer again (nothing to do), or another transfer
+        // under a reused bank reference: that one is booked under a key of its own, as an exception.
+        let (key, reused_note) = match self.booked_under(tx, &e.key).await? {
+            None => (e.key.clone(), None),
+            Some((amount_cents, currency, booking_date)) => {
+                let first = Booking { amount_cents, currency: &currency, booking_date };
+                let again =
+                    Booking { amount_cents: e.amount_cents, currency: &e.currency, booking_date: e.booking_date };
+                match rebooking::compare(&e.key, &first, &again) {
+                    Rebooking::Same => return Ok(Booked::Duplicate),
+                    Rebooking::Other { key, note } => {
+                        if self.booked_under(tx, &key).await?.is_some() {
+                            return Ok(Booked::Duplicate);
+                        }
+                        (key, Some(note))
+                    }
+                }
+            }
+        };
+        let forced_note = reused_note.or_else(|| e.forced_note.clone());
         // The strongest candidate that is a known case; two known cases of equal rank are ambiguous.
         let mut known = Vec::new();
         for t in &e.candidates {
@@ -657,7 +670,7 @@ impl Db {
             }
         }
         let matched = match (known.len(), e.currency.as_str()) {
-            _ if e.forced_note.is_some() => Err(e.forced_note.clone().unwrap_or_default()),
+            _ if forced_note.is_some() => Err(forced_note.clone().unwrap_or_default()),
             (_, c) if c != "EUR" => Err(format!("currency {c}: only EUR is booked automatically")),
             (0, _) => Err(exception_note(e)),
             (1, _) => Ok(known.remove(0)),
@@ -674,7 +687,7 @@ impl Db {
             "INSERT INTO bank_entries (entry_key, import_id, account, amount_cents, currency, booking_date, state,
              ticket_number, note, sealed_details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
         )
-        .bind(&e.key)
+        .bind(&key)
         .bind(import_id)
         .bind(&e.account)
         .bind(signed(e.amount_cents)?)
@@ -697,7 +710,7 @@ impl Db {
                     e.amount_cents,
                     "transfer",
                     &format!("bank:{}", e.account),
-                    &e.key,
+                    &key,
                     day_ms(e.booking_date),
                     now,
                     Actor::Clerk(clerk),
@@ -715,6 +728,21 @@ impl Db {
                 Ok(Booked::Exception { entry_id, note })
             }
         }
+    }
+
+    /// Amount, currency and booking date of the transfer booked under `key`, if one is.
+    async fn booked_under(&self, tx: &mut Tx<'_>, key: &str) -> Result<Option<(u64, String, Date)>, DbError> {
+        let row: Option<(i64, String, String)> =
+            sqlx::query_as("SELECT amount_cents, currency, booking_date FROM bank_entries WHERE entry_key = $1")
+                .bind(key)
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err(q("looking up a bank entry"))?;
+        let Some((amount, currency, date)) = row else { return Ok(None) };
+        let amount = u64::try_from(amount).map_err(|_| DbError::Corrupt("a negative bank entry amount"))?;
+        let date =
+            fieldseal_core::notice::parse_iso_date(&date).ok_or(DbError::Corrupt("a bank entry's booking date"))?;
+        Ok(Some((amount, currency, date)))
     }
 
     /// Bank entries in a state (e.g. the exceptions queue), oldest booking first.
@@ -1353,6 +1381,38 @@ mod tests {
         let case = db.ledger_case(&t[2]).await.expect("reads").expect("case");
         assert_eq!((case.status, case.paid_cents, case.refund_due_cents), (Status::Overpaid, 3500, 500));
         assert!(db.verify_audit(|_| {}).await.expect("reads").is_ok());
+    }
+
+    /// Found in real statements: a bank reused a reference for another transfer. The second
+    /// transfer waits in the exceptions queue with the reason, is never dropped, and counts once
+    /// however often its statement is imported.
+    #[tokio::test]
+    async fn a_reused_bank_reference_is_another_transfer_and_never_dropped() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (db, t) = ledger(&dir, Policy::default(), 2).await;
+        let first = [entry("acct:X|asr:R1", 3000, date!(2026 - 12 - 01), vec![t[0].clone()])];
+        let (_, booked) = db.import_statement(&header(), &first, &json!({}), CLERK, 1).await.expect("imports");
+        assert!(matches!(booked[0], Booked::Matched { .. }), "{booked:?}");
+        let later = [entry("acct:X|asr:R1", 2000, date!(2026 - 12 - 06), vec![t[1].clone()])];
+        for round in 0..2 {
+            let (_, booked) = db.import_statement(&header(), &later, &json!({}), CLERK, 2).await.expect("imports");
+            match (&booked[0], round) {
+                (Booked::Exception { note, .. }, 0) => {
+                    assert!(note.contains("used this reference before") && note.contains("30.00 EUR"), "{note}")
+                }
+                (Booked::Duplicate, 1) => {}
+                (other, _) => panic!("round {round}: {other:?}"),
+            }
+        }
+        let queue = db.bank_entries("exception", 10).await.expect("queue");
+        assert_eq!(queue.len(), 1, "the later transfer waits once in the queue");
+        // The matched case was not counted twice, the other not at all until a clerk decides.
+        let first_case = db.ledger_case(&t[0]).await.expect("reads").expect("case");
+        let other_case = db.ledger_case(&t[1]).await.expect("reads").expect("case");
+        assert_eq!((first_case.paid_cents, other_case.paid_cents), (3000, 0));
+        // The first statement again is still nothing new.
+        let (_, again) = db.import_statement(&header(), &first, &json!({}), CLERK, 3).await.expect("imports");
+        assert_eq!(again, [Booked::Duplicate]);
     }
 
     #[tokio::test]
