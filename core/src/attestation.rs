@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalogue::decode_hex;
+use crate::seal::decode_hex;
 use crate::seal::{EnclavePublicKey, SigningKey, VerifyingKey, hex_lower};
 
 const SIGNATURE_CONTEXT: &[u8] = b"fieldseal/attestation/v1\0";
@@ -17,6 +17,9 @@ const SIGNATURE_CONTEXT: &[u8] = b"fieldseal/attestation/v1\0";
 pub const ATTESTATION_FORMAT: u16 = 1;
 /// The platform name of the simulated attestation platform.
 pub const SIMULATED_PLATFORM: &str = "simulated";
+/// Length range of a client's nonce, in bytes: at least 16 (unguessable), at most 64.
+pub const NONCE_BYTES: std::ops::RangeInclusive<usize> = 16..=64;
+
 /// Largest attestation body accepted.
 const MAX_BODY_BYTES: usize = 4096;
 
@@ -37,6 +40,10 @@ pub struct AttestationBody {
     /// that serve no web pages.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls_spki_sha256: Option<String>,
+    /// Hex of a client's nonce, when the document was made for one client's question (fresh
+    /// now, not replayed): see [`AttestationDocument::verify_fresh`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
     /// Start of validity, Unix ms.
     pub not_before_ms: i64,
     /// End of validity, Unix ms.
@@ -58,6 +65,7 @@ impl AttestationBody {
             measurement: hex_lower(measurement),
             enclave_public_key: hex_lower(&enclave_key.0),
             tls_spki_sha256: None,
+            nonce: None,
             not_before_ms,
             not_after_ms,
         }
@@ -66,6 +74,12 @@ impl AttestationBody {
     /// The same body, also binding the SHA-256 of the zone's TLS public key (SPKI).
     pub fn with_tls_spki(mut self, spki_sha256: &[u8; 32]) -> Self {
         self.tls_spki_sha256 = Some(hex_lower(spki_sha256));
+        self
+    }
+
+    /// The same body, made for the client that asked with `nonce` ([`NONCE_BYTES`] long).
+    pub fn with_nonce(mut self, nonce: &[u8]) -> Self {
+        self.nonce = Some(hex_lower(nonce));
         self
     }
 
@@ -147,9 +161,30 @@ pub enum AttestationError {
     /// Malformed.
     #[error("the enclave attestation is malformed: {0}")]
     Malformed(&'static str),
+    /// Not made for the nonce the client asked with: old, or made for someone else.
+    #[error("the enclave attestation was not made for this request (nonce differs): it may be replayed")]
+    NotFresh,
 }
 
 impl AttestationDocument {
+    /// [`AttestationDocument::verify`], and the document must carry `nonce`: the client made
+    /// it up and asked with it, so the document was signed after the question (the pattern of
+    /// nitriding's `/enclave/attestation?nonce=` and the Nitro NSM document's nonce field).
+    pub fn verify_fresh(
+        &self,
+        policy: &AttestationPolicy,
+        now_ms: i64,
+        nonce: &[u8],
+    ) -> Result<AttestedEnclave, AttestationError> {
+        let attested = self.verify(policy, now_ms)?;
+        let body: AttestationBody =
+            serde_json::from_str(&self.body).map_err(|_| AttestationError::Malformed("body is not an attestation"))?;
+        match body.nonce {
+            Some(n) if n == hex_lower(nonce) => Ok(attested),
+            _ => Err(AttestationError::NotFresh),
+        }
+    }
+
     /// The body as it claims to be, without any check: for showing an operator what a zone
     /// says of itself. Trust only what [`AttestationDocument::verify`] returns.
     pub fn claimed_body(&self) -> Option<AttestationBody> {
@@ -227,6 +262,7 @@ mod tests {
             measurement: "11".repeat(32),
             enclave_public_key: hex_lower(&enclave.public_key().0),
             tls_spki_sha256: None,
+            nonce: None,
             not_before_ms: NOW - 1000,
             not_after_ms: NOW + 86_400_000,
         };
@@ -250,8 +286,16 @@ mod tests {
     #[test]
     fn the_tls_key_hash_is_bound_by_the_signature() {
         let (platform, body, policy) = setup();
-        let doc = body.with_tls_spki(&[0x5a; 32]).sign(&platform);
+        let doc = body.clone().with_tls_spki(&[0x5a; 32]).sign(&platform);
         assert_eq!(doc.verify(&policy, NOW).expect("accepted").tls_spki_sha256, Some([0x5a; 32]));
+        // A document made for no nonce, or another, is not fresh; the asked-for one is.
+        assert_eq!(doc.verify_fresh(&policy, NOW, &[1; 16]).err(), Some(AttestationError::NotFresh));
+        let fresh = body.clone().with_tls_spki(&[0x5a; 32]).with_nonce(&[1; 16]).sign(&platform);
+        assert!(fresh.verify_fresh(&policy, NOW, &[1; 16]).is_ok());
+        assert_eq!(fresh.verify_fresh(&policy, NOW, &[2; 16]).err(), Some(AttestationError::NotFresh));
+        let mut renonced = fresh.clone();
+        renonced.body = renonced.body.replacen(&"01".repeat(16), &"02".repeat(16), 1);
+        assert_eq!(renonced.verify_fresh(&policy, NOW, &[2; 16]).err(), Some(AttestationError::UntrustedSigner));
         // A host that swaps in the hash of a key of its own breaks the signature.
         let mut swapped = doc.clone();
         swapped.body = swapped.body.replacen(&"5a".repeat(32), &"66".repeat(32), 1);

@@ -125,7 +125,7 @@ impl SignedCatalogue {
             return Err(CatalogueError::TooLarge);
         }
         let sig: [u8; 64] =
-            decode_hex(&self.signature).and_then(|v| v.try_into().ok()).ok_or(CatalogueError::Unsigned)?;
+            crate::seal::decode_hex(&self.signature).and_then(|v| v.try_into().ok()).ok_or(CatalogueError::Unsigned)?;
         if !issuer.verify(SIGNATURE_CONTEXT, &[self.body.as_bytes()], &sig) {
             return Err(CatalogueError::BadSignature);
         }
@@ -133,14 +133,6 @@ impl SignedCatalogue {
             serde_json::from_str(&self.body).map_err(|e| CatalogueError::Malformed(e.to_string()))?;
         Catalogue::from_body(body)
     }
-}
-
-/// Strict hex: digits and a-f/A-F only (no signs, no spaces), even length.
-pub(crate) fn decode_hex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok()).collect()
 }
 
 /// A verified catalogue, indexed by code. Only [`SignedCatalogue::verify`] makes one.

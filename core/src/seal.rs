@@ -152,6 +152,14 @@ fn signed_message(context: &[u8], message: &[&[u8]]) -> Vec<u8> {
     buf
 }
 
+/// Strict hex: digits and a-f/A-F only (no signs, no spaces), even length.
+pub fn decode_hex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok()).collect()
+}
+
 /// Lower-case hex of bytes.
 pub fn hex_lower(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()

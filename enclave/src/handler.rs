@@ -84,10 +84,15 @@ impl<P: Platform> Enclave<P> {
 
     /// Health with the current attestation document and the sandbox self-check.
     pub fn health(&self, now_ms: i64) -> HealthReport {
+        self.health_for(None, now_ms)
+    }
+
+    /// [`Enclave::health`], its attestation made for a client's `nonce` when one is given.
+    pub fn health_for(&self, nonce: Option<&[u8]>, now_ms: i64) -> HealthReport {
         HealthReport {
             protocol: PROTOCOL_VERSION,
             platform: self.platform.name().to_owned(),
-            attestation: self.platform.attest(&self.key.public_key(), self.tls_spki.get(), now_ms),
+            attestation: self.platform.attest(&self.key.public_key(), self.tls_spki.get(), nonce, now_ms),
             platform_key: self.platform.root_key(),
             sandbox: self.sandbox.get().cloned().unwrap_or_default(),
         }

@@ -24,8 +24,15 @@ pub trait Platform: Send + Sync {
     /// The platform's attestation key, as devices pin it.
     fn root_key(&self) -> VerifyingKey;
     /// A signed document binding this enclave's measurement to `public_key` and, when the
-    /// zone serves web pages, to the hash of its TLS public key.
-    fn attest(&self, public_key: &EnclavePublicKey, tls_spki: Option<&[u8; 32]>, now_ms: i64) -> AttestationDocument;
+    /// zone serves web pages, to the hash of its TLS public key; with a client's `nonce`, made
+    /// for that client's question.
+    fn attest(
+        &self,
+        public_key: &EnclavePublicKey,
+        tls_spki: Option<&[u8; 32]>,
+        nonce: Option<&[u8]>,
+        now_ms: i64,
+    ) -> AttestationDocument;
     /// The measurement (SHA-256 of the enclave's code) the platform vouches for.
     fn measurement(&self) -> [u8; 32];
 }
@@ -189,19 +196,27 @@ impl Platform for SimulatedPlatform {
         self.attestation_key.verifying_key()
     }
 
-    fn attest(&self, public_key: &EnclavePublicKey, tls_spki: Option<&[u8; 32]>, now_ms: i64) -> AttestationDocument {
-        let body = AttestationBody::new(
+    fn attest(
+        &self,
+        public_key: &EnclavePublicKey,
+        tls_spki: Option<&[u8; 32]>,
+        nonce: Option<&[u8]>,
+        now_ms: i64,
+    ) -> AttestationDocument {
+        let mut body = AttestationBody::new(
             SIMULATED_PLATFORM,
             &self.measurement,
             public_key,
             now_ms - 60_000,
             now_ms + ATTESTATION_VALIDITY_MS,
         );
-        match tls_spki {
-            Some(spki) => body.with_tls_spki(spki),
-            None => body,
+        if let Some(spki) = tls_spki {
+            body = body.with_tls_spki(spki);
         }
-        .sign(&self.attestation_key)
+        if let Some(nonce) = nonce {
+            body = body.with_nonce(nonce);
+        }
+        body.sign(&self.attestation_key)
     }
 
     fn measurement(&self) -> [u8; 32] {

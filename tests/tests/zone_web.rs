@@ -31,6 +31,29 @@ fn pages_come_over_tls_that_ends_in_the_zone_and_clients_pin_the_attested_key() 
     assert_eq!(inside.tls_spki_sha256, Some(spki));
     assert_eq!(get(&server.web_addr, spki, "/no/such/page").expect("TLS").status, 404);
 
+    // Asked with a nonce, the document is made for this question: a recorded one (the answer
+    // above) is not fresh for it, and one made for another nonce is not either.
+    let nonce = fieldseal_core::seal::make_random_key();
+    let ask = |nonce: &[u8]| {
+        let path = format!("/zone/attestation?nonce={}", fieldseal_core::seal::hex_lower(nonce));
+        let answer = get(&server.web_addr, spki, &path).expect("TLS");
+        assert_eq!(answer.status, 200);
+        let report: serde_json::Value = serde_json::from_slice(&answer.body).expect("JSON");
+        serde_json::from_value::<fieldseal_core::attestation::AttestationDocument>(report["attestation"].clone())
+            .expect("an attestation")
+    };
+    let fresh = ask(nonce.as_slice()).verify_fresh(&policy, fieldseal_tests::now_ms(), nonce.as_slice());
+    assert_eq!(fresh.expect("fresh for this nonce").tls_spki_sha256, Some(spki));
+    let replayed = doc.verify_fresh(&policy, fieldseal_tests::now_ms(), nonce.as_slice());
+    assert_eq!(replayed.err(), Some(fieldseal_core::attestation::AttestationError::NotFresh));
+    let other = ask(&[7; 16]).verify_fresh(&policy, fieldseal_tests::now_ms(), nonce.as_slice());
+    assert_eq!(other.err(), Some(fieldseal_core::attestation::AttestationError::NotFresh));
+    for bad in ["?nonce=abc", "?nonce=00", "?other=1"] {
+        let answer = get(&server.web_addr, spki, &format!("/zone/attestation{bad}")).expect("TLS");
+        assert_eq!(answer.status, 400, "{bad}");
+        assert!(String::from_utf8_lossy(&answer.body).contains("nonce"), "says what to send: {bad}");
+    }
+
     // A client pinning any other key (a host that put its own certificate in between would
     // present one) is refused in the handshake.
     let mut other = spki;

@@ -40,7 +40,7 @@ impl Id16 {
     }
     /// Parses 32 hex characters.
     pub fn from_hex(s: &str) -> Option<Self> {
-        crate::catalogue::decode_hex(s).and_then(|v| v.try_into().ok()).map(Self)
+        crate::seal::decode_hex(s).and_then(|v| v.try_into().ok()).map(Self)
     }
 }
 

@@ -18,7 +18,7 @@ pub(crate) mod hex_array {
 
     pub(crate) fn deserialize<'de, D: Deserializer<'de>, const N: usize>(d: D) -> Result<[u8; N], D::Error> {
         let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        crate::catalogue::decode_hex(&s)
+        crate::seal::decode_hex(&s)
             .and_then(|v| v.try_into().ok())
             .ok_or_else(|| D::Error::custom(format_args!("expected {} bytes of lower-case hex", N)))
     }
@@ -40,7 +40,7 @@ pub(crate) mod hex_digests {
         let list = Vec::<String>::deserialize(d)?;
         list.iter()
             .map(|s| {
-                crate::catalogue::decode_hex(s)
+                crate::seal::decode_hex(s)
                     .and_then(|v| v.try_into().ok())
                     .ok_or_else(|| D::Error::custom("expected 32 bytes of lower-case hex"))
             })
