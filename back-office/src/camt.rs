@@ -1,5 +1,5 @@
 //! ISO 20022 bank statements: camt.053 statements and camt.054 debit/credit notifications
-//! (versions 001.02 to 001.08), read strictly into entries and transactions for matching.
+//! (versions 001.02 to 001.13), read strictly into entries and transactions for matching.
 //!
 //! What is read, and how:
 //! - The message is identified by its root `<Document>` and namespace
@@ -280,10 +280,19 @@ pub enum CamtError {
     /// XML, but not a supported message.
     #[error(
         "this file is {found}; accepted are camt.053 bank statements and camt.054 debit/credit notifications, \
-         versions 001.02 to 001.08: export the statement as camt.053 from your online banking"
+         versions 001.02 to 001.13: export the statement as camt.053 from your online banking"
     )]
     Unsupported {
         /// What the file is, e.g. `a camt.052 intraday account report (camt.052.001.08)`.
+        found: String,
+    },
+    /// A camt.053/054 of a version newer than those read here.
+    #[error(
+        "this file is {found}, a newer version than the 001.02 to 001.13 read here: ask the bank for the statement as \
+         camt.053.001.08 (all banks offer it), or ask the administrator to update fieldseal"
+    )]
+    NewerVersion {
+        /// The message type and version as the file names it.
         found: String,
     },
     /// A supported message with a missing or malformed element.
@@ -663,10 +672,16 @@ fn identify<'a>(root: Node<'a, '_>) -> Result<(MessageKind, String, &'a str), Ca
         )));
     }
     let parts: Vec<&str> = message.split('.').collect();
-    let supported = |v: &str| ["02", "03", "04", "05", "06", "07", "08"].contains(&v);
+    // 001.09 to 001.13 (the 2019 edition's yearly updates) keep every element read here.
+    let number =
+        |v: &str| (v.len() == 2 && v.bytes().all(|b| b.is_ascii_digit())).then(|| v.parse::<u8>().ok()).flatten();
+    let supported = |v: &str| number(v).is_some_and(|n| (2..=13).contains(&n));
     let kind = match parts.as_slice() {
         ["camt", "053", "001", v] if supported(v) => MessageKind::Statement,
         ["camt", "054", "001", v] if supported(v) => MessageKind::Notification,
+        ["camt", "053" | "054", "001", v] if number(v).is_some_and(|n| n > 13) => {
+            return Err(CamtError::NewerVersion { found: shown_msg.to_string() });
+        }
         ["camt", "053" | "054", ..] => {
             return Err(unsupported(format!("{shown_msg}, a version of camt.053/camt.054 not read here")));
         }
@@ -1680,7 +1695,18 @@ mod tests {
         );
         let bom = format!("\u{feff}{}", statement(ENTRY));
         assert!(parse(bom.as_bytes()).is_ok(), "a UTF-8 byte order mark is fine");
-        let other_versions = ["camt.053.001.02", "camt.053.001.05", "camt.054.001.04"];
+        let other_versions = [
+            "camt.053.001.02",
+            "camt.053.001.05",
+            "camt.054.001.04",
+            "camt.053.001.09",
+            "camt.053.001.10",
+            "camt.053.001.11",
+            "camt.053.001.12",
+            "camt.053.001.13",
+            "camt.054.001.09",
+            "camt.054.001.13",
+        ];
         for version in other_versions {
             let doc = varied("camt.053.001.08", version);
             let doc = if version.contains("054") {
@@ -1922,9 +1948,18 @@ mod tests {
     }
 
     #[test]
+    fn a_newer_version_is_refused_naming_what_the_clerk_can_do() {
+        let doc = statement(ENTRY).replace("camt.053.001.08", "camt.053.001.14");
+        let error = parse(doc.as_bytes()).expect_err("not read").to_string();
+        assert!(error.starts_with("this file is \"camt.053.001.14\", a newer version"), "{error}");
+        assert!(error.contains("ask the bank for the statement as camt.053.001.08"), "{error}");
+        assert!(!error.contains("export the statement as camt.053 from"), "not the advice for other files: {error}");
+    }
+
+    #[test]
     fn wrong_root_or_namespace_is_refused() {
         let accepted = "accepted are camt.053 bank statements and camt.054 debit/credit notifications, versions 001.02 \
-                        to 001.08: export the statement as camt.053 from your online banking";
+                        to 001.13: export the statement as camt.053 from your online banking";
         let ns = r#"xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08""#;
         let cases = [
             (
@@ -1932,8 +1967,8 @@ mod tests {
                 "this file is an XML document without namespace (root element \"Document\")",
             ),
             (
-                statement(ENTRY).replace("camt.053.001.08", "camt.053.001.10"),
-                "this file is \"camt.053.001.10\", a version of camt.053/camt.054 not read here",
+                statement(ENTRY).replace("camt.053.001.08", "camt.053.001.01"),
+                "this file is \"camt.053.001.01\", a version of camt.053/camt.054 not read here",
             ),
             (
                 statement(ENTRY).replace("camt.053.001.08", "camt.053.001.8"),

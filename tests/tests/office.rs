@@ -430,6 +430,10 @@ fn roles_csrf_limits_and_refusals_over_http() {
             sup.post_file(&format!("{url}/office/import"), &[("csrf", &csrf_of(&page))], ("statement", name, &bytes));
         assert_eq!(status, 200, "{name}: {body}");
         assert!(body.contains("The statement was imported") && body.contains("id=\"r-matched\">0 "), "{name}");
+        if name.contains("_ch_") {
+            // Swiss statements: every amount on the result shown in its own currency.
+            assert!(body.contains(" CHF</td>") && !body.contains(" EUR</td>"), "{name}: amounts in CHF");
+        }
     }
     let (_, _, queue) = sup.get(&format!("{url}/office/exceptions"));
     assert!(queue.contains("currency CHF: only EUR is booked automatically"), "Swiss francs wait for a clerk");

@@ -63,7 +63,12 @@ impl Frame {
 
 /// Money for people: `30.00 EUR`.
 pub(crate) fn money(cents: u64) -> String {
-    format!("{}.{:02} EUR", cents / 100, cents % 100)
+    money_in(cents, "EUR")
+}
+
+/// An amount in its own currency (bank transfers may come in any).
+fn money_in(cents: u64, currency: &str) -> String {
+    format!("{}.{:02} {currency}", cents / 100, cents % 100)
 }
 
 fn money_signed(cents: i64) -> String {
@@ -885,7 +890,7 @@ pub(crate) async fn import(State(o): State<Arc<Office>>, headers: HeaderMap, mut
             };
             ImportLine {
                 booking_date: e.booking_date.to_string(),
-                amount: money(e.amount_cents),
+                amount: money_in(e.amount_cents, &e.currency),
                 outcome,
                 class,
                 ticket,
@@ -936,7 +941,7 @@ async fn exceptions_page(o: &Office, s: &Session<Clerk>, f: Frame, details: Opti
         .map(|r| ExceptionLine {
             id: r.id,
             booking_date: r.booking_date.clone(),
-            amount: format!("{}.{:02} {}", r.amount_cents / 100, r.amount_cents % 100, r.currency),
+            amount: money_in(r.amount_cents, &r.currency),
             note: r.note.clone(),
         })
         .collect();
@@ -1189,6 +1194,7 @@ mod tests {
     #[test]
     fn money_and_time_read_plainly() {
         assert_eq!(money(3000), "30.00 EUR");
+        assert_eq!(money_in(77829, "CHF"), "778.29 CHF");
         assert_eq!(money_signed(-1250), "-12.50 EUR");
         assert_eq!(when(0), "1970-01-01 00:00 UTC");
     }
