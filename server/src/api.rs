@@ -90,6 +90,7 @@ pub fn app(relay: Arc<Relay>, pages: Router) -> Router {
     api.merge(pages)
         .layer(axum::middleware::from_fn(refuse_announced_oversize))
         .layer(axum::middleware::from_fn(log_request))
+        .layer(axum::middleware::from_fn(fieldseal_portal::web::error_pages::error_pages))
 }
 
 /// Refuses a body whose announced length is over the largest any route takes, before a byte

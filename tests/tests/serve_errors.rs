@@ -78,3 +78,66 @@ fn admin_lists_enrolled_devices_and_codes_work_once() {
     let list = String::from_utf8_lossy(&out.stdout);
     assert!(list.contains(&id.device_id.to_hex()) && list.contains("e2e test device"), "{list}");
 }
+
+/// 404, 405 and 413 answer a person with a page in their language and a way back (portal to
+/// the start page, office to its overview); the device API keeps its own answers.
+#[test]
+fn error_pages_speak_the_visitors_language_and_lead_back() {
+    let data = TempDir::new("error-pages");
+    let server = Server::start(&data.0, &Backend::sqlite());
+    let agent = ureq::Agent::config_builder().max_redirects(0).http_status_as_error(false).build().new_agent();
+    let ask = |method: &str, path: &str, lang: &str, body: Option<Vec<u8>>| {
+        let url = format!("{}{path}", server.url);
+        let mut res = match (method, body) {
+            ("GET", _) => agent.get(&url).header("accept-language", lang).call(),
+            (_, body) => agent
+                .post(&url)
+                .header("accept-language", lang)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .send(body.unwrap_or_default()),
+        }
+        .expect("answers");
+        let content_type = fieldseal_tests::header(&res, "content-type");
+        (res.status().as_u16(), content_type, res.body_mut().read_to_string().unwrap_or_default())
+    };
+    // (method, path, Accept-Language, body, status, title, way back)
+    type Case<'a> = (&'a str, &'a str, &'a str, Option<Vec<u8>>, u16, &'a str, &'a str);
+    let cases: [Case; 4] = [
+        ("GET", "/keine/seite", "de-DE,de;q=0.9", None, 404, "Seite nicht gefunden", "href=\"/\""),
+        ("GET", "/office/no-such-page", "en-GB,en;q=0.8", None, 404, "Page not found", "href=\"/office/\""),
+        ("GET", "/login", "de", None, 405, "Nicht möglich", "Zur Startseite"),
+        ("POST", "/office/cases", "de", Some(Vec::new()), 405, "Nicht möglich", "href=\"/office/\""),
+    ];
+    for (method, path, lang, body, status, title, back) in cases {
+        let (got, content_type, page) = ask(method, path, lang, body);
+        assert_eq!(got, status, "{method} {path}: {page}");
+        assert!(content_type.starts_with("text/html"), "{method} {path}: {content_type}");
+        assert!(page.contains(title) && page.contains(back), "{method} {path}: {page}");
+    }
+    // A form over the limit (sent whole, as a browser would, before the answer is read).
+    let page = {
+        use std::io::{Read as _, Write as _};
+        let addr = server.url.trim_start_matches("http://");
+        let mut s = std::net::TcpStream::connect(addr).expect("connects");
+        s.set_read_timeout(Some(std::time::Duration::from_secs(10))).expect("timeout");
+        let body = vec![b'a'; 20 * 1024];
+        write!(
+            s,
+            "POST /login HTTP/1.1\r\nHost: {addr}\r\nAccept-Language: en\r\nConnection: close\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .expect("sends");
+        s.write_all(&body).expect("sends the body");
+        let mut answer = Vec::new();
+        let _ = s.read_to_end(&mut answer);
+        String::from_utf8_lossy(&answer).into_owned()
+    };
+    assert!(page.starts_with("HTTP/1.1 413"), "{page}");
+    assert!(page.contains("Too large") && page.contains("href=\"/\""), "{page}");
+
+    // The device API keeps its own (non-page) answers.
+    let (status, content_type, _) = ask("GET", "/v1/no-such-thing", "de", None);
+    assert_eq!(status, 404);
+    assert!(!content_type.starts_with("text/html"), "{content_type}");
+}

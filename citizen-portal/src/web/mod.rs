@@ -6,6 +6,7 @@
 //! Content-Security-Policy: no inline script, no third-party resources, forms only to this
 //! site and the payment provider. Nothing personal is cached (`Cache-Control: no-store`).
 
+pub mod error_pages;
 pub mod limits;
 mod pages;
 mod payments;
