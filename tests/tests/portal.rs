@@ -509,6 +509,8 @@ fn pixel_bomb_objections_at_once_do_not_grow_the_server() {
     println!("4 pixel-bomb objections at once: server peak {before:.0} MiB -> +{grown:.1} MiB");
     for (status, page) in &answers {
         assert_eq!(*status, 422, "refused as unprocessable: {page}");
+        // In the citizen's language (German here), the reason included.
+        assert!(page.contains("bräuchte zum Einlesen mehr Speicher als erlaubt"), "the reason in German: {page}");
         assert!(page.contains("The sign was hidden."), "the statement is kept for another try");
     }
     assert!(grown < 64.0, "the server's peak grew by {grown:.0} MiB for four 381 KB uploads");

@@ -694,7 +694,7 @@ pub(crate) async fn objection<B: Backend>(State(p): St<B>, headers: HeaderMap, m
             Ok(None) => break,
             Err(e) => {
                 tracing::info!(error = %e, "objection upload refused");
-                let text = t.objection_bad_photo.replace("{reason}", "upload incomplete or too large");
+                let text = t.objection_bad_photo.replace("{reason}", t.objection_upload_broken);
                 return objection_retry(&session, String::new(), text, StatusCode::PAYLOAD_TOO_LARGE);
             }
         }
@@ -718,7 +718,7 @@ pub(crate) async fn objection<B: Backend>(State(p): St<B>, headers: HeaderMap, m
             match result {
                 Ok(Ok(processed)) => Some(processed.jpeg.to_vec()),
                 Ok(Err(e)) => {
-                    let text = t.objection_bad_photo.replace("{reason}", &e.to_string());
+                    let text = t.objection_bad_photo.replace("{reason}", &session.lang.photo_reason(&e));
                     return objection_retry(&session, statement.to_string(), text, StatusCode::UNPROCESSABLE_ENTITY);
                 }
                 Err(e) => {

@@ -51,6 +51,30 @@ impl Lang {
         Self::De
     }
 
+    /// Why a photo was refused, in this language, keeping the specific detail.
+    pub fn photo_reason(self, e: &fieldseal_core::photo::PhotoError) -> String {
+        use fieldseal_core::photo::PhotoError as E;
+        match self {
+            Self::En => e.to_string(),
+            Self::De => match e {
+                E::Empty => "das Foto ist leer".to_owned(),
+                E::FileTooLarge { got, max } => {
+                    format!("die Datei hat {got} Bytes, angenommen werden höchstens {max}")
+                }
+                E::UnsupportedFormat => "das Foto ist kein JPEG- oder PNG-Bild".to_owned(),
+                E::TooManyPixels { width, height, max_dimension, max_megapixels } => format!(
+                    "das Foto hat {width}x{height} Pixel, erlaubt sind höchstens {max_dimension} Pixel je Seite und {max_megapixels} MP"
+                ),
+                E::MemoryLimit => "das Foto bräuchte zum Einlesen mehr Speicher als erlaubt".to_owned(),
+                E::DimensionsOverLimit { max_dimension } => {
+                    format!("das Foto ist breiter oder höher als {max_dimension} Pixel")
+                }
+                E::Corrupt => "das Foto ist beschädigt oder unvollständig und lässt sich nicht lesen".to_owned(),
+                E::Encode => "das Foto ließ sich nicht neu speichern".to_owned(),
+            },
+        }
+    }
+
     /// Formats cents: `25,00 €` or `€25.00`.
     pub fn money(self, cents: u64) -> String {
         match self {
@@ -173,6 +197,8 @@ pub struct Texts {
     pub objection_already: &'static str,
     pub objection_bad_statement: &'static str,
     pub objection_bad_photo: &'static str,
+    /// The reason for an upload that broke off or ran over the limit.
+    pub objection_upload_broken: &'static str,
     pub payment_received_title: &'static str,
     pub payment_received_text: &'static str,
     pub payment_pending: &'static str,
@@ -268,6 +294,7 @@ pub static DE: Texts = Texts {
     objection_already: "Zu diesem Fall ist bereits ein Widerspruch eingegangen.",
     objection_bad_statement: "Bitte schreiben Sie eine Begründung mit 10 bis 5000 Zeichen.",
     objection_bad_photo: "Das Foto konnte nicht verwendet werden: {reason}. Wählen Sie ein JPEG- oder PNG-Foto bis 10 MB oder senden Sie ohne Foto.",
+    objection_upload_broken: "die Übertragung brach ab oder war zu groß",
     payment_received_title: "Zahlung eingegangen",
     payment_received_text: "Vielen Dank. Wir haben {amount} für Ticket {ticket} erhalten.",
     payment_pending: "Ihre Zahlung wird noch bestätigt. Das dauert meist nur Sekunden; laden Sie die Seite neu.",
@@ -363,6 +390,7 @@ pub static EN: Texts = Texts {
     objection_already: "An objection to this case has already been received.",
     objection_bad_statement: "Please write a statement of 10 to 5000 characters.",
     objection_bad_photo: "The photo could not be used: {reason}. Choose a JPEG or PNG photo up to 10 MB, or send without a photo.",
+    objection_upload_broken: "the upload broke off or was too large",
     payment_received_title: "Payment received",
     payment_received_text: "Thank you. We have received {amount} for ticket {ticket}.",
     payment_pending: "Your payment is still being confirmed. This usually takes seconds; reload the page.",
@@ -393,5 +421,29 @@ mod tests {
         assert_eq!(Lang::from_accept_language(""), Lang::De);
         assert_eq!(Lang::parse("en"), Some(Lang::En));
         assert_eq!(Lang::parse("xx"), None);
+    }
+
+    #[test]
+    fn photo_reasons_read_in_german_with_their_detail() {
+        use fieldseal_core::photo::PhotoError as E;
+        let all = [
+            E::Empty,
+            E::FileTooLarge { got: 12_000_001, max: 10_485_760 },
+            E::UnsupportedFormat,
+            E::TooManyPixels { width: 9000, height: 7000, max_dimension: 8192, max_megapixels: 50 },
+            E::MemoryLimit,
+            E::DimensionsOverLimit { max_dimension: 8192 },
+            E::Corrupt,
+            E::Encode,
+        ];
+        for e in &all {
+            let de = Lang::De.photo_reason(e);
+            assert!(de.starts_with("d") && !de.contains("photo") && !de.contains(" the "), "{e:?}: {de}");
+            assert_eq!(Lang::En.photo_reason(e), e.to_string());
+        }
+        let de = Lang::De.photo_reason(&all[3]);
+        assert!(de.contains("9000x7000") && de.contains("8192") && de.contains("50 MP"), "{de}");
+        assert!(Lang::De.photo_reason(&all[1]).contains("12000001"));
+        assert!(!DE.objection_upload_broken.contains("upload"));
     }
 }
