@@ -152,7 +152,14 @@ fn run(args: Args) -> Result<(), String> {
         );
     }
     let platform = SimulatedPlatform::load_or_create(&args.platform_dir, measurement).map_err(|e| e.to_string())?;
-    let (key, created) = keys::load_or_create(&args.key_dir, &platform.sealing_key()).map_err(|e| e.to_string())?;
+    let (key, created) = keys::load_or_create(&args.key_dir, &platform.sealing_key()).map_err(|e| match e {
+        keys::KeyFileError::Unseal(_) => format!(
+            "{e}. This machine's platform root is in {}: if that folder was made new or replaced, restore the one that \
+             sealed the key; a demo or test data folder can instead be deleted to start over",
+            args.platform_dir.display()
+        ),
+        other => other.to_string(),
+    })?;
     let key_locked = sandbox::lock_in_memory(&*key);
     let public = key.public_key();
 
