@@ -548,7 +548,11 @@ pub fn issue_code(data: &Path, backend: &Backend) -> String {
 /// This machine's SIMULATED platform, as the zones the tests start use it (their default
 /// platform folder, outside every data folder).
 fn simulated_platform() -> fieldseal_enclave::platform::SimulatedPlatform {
-    let measurement = fieldseal_core::seal::sha256(&std::fs::read(bin("fieldseal-enclave")).expect("enclave binary"));
+    // The debug enclave binary is hundreds of megabytes: hash it once per test process.
+    static MEASUREMENT: std::sync::OnceLock<[u8; 32]> = std::sync::OnceLock::new();
+    let measurement = *MEASUREMENT.get_or_init(|| {
+        fieldseal_core::seal::sha256(&std::fs::read(bin("fieldseal-enclave")).expect("enclave binary"))
+    });
     let dir = fieldseal_enclave::platform::default_platform_dir().expect("a platform folder");
     fieldseal_enclave::platform::SimulatedPlatform::load_or_create(&dir, measurement)
         .expect("the server's enclave made its platform root")

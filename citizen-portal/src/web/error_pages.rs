@@ -9,21 +9,28 @@ use super::text::Lang;
 
 /// Middleware: replaces the body of a 404, 405 or 413 that is not already a page.
 pub async fn error_pages(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let path = req.uri().path().to_owned();
-    let lang = req
-        .headers()
-        .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .map_or(Lang::De, Lang::from_accept_language);
+    let path = req.uri().path();
+    if path.starts_with("/v1/") || path.starts_with("/health") {
+        return next.run(req).await;
+    }
+    let office = path.starts_with("/office");
+    // Only the header is kept; it is read only when a page is made.
+    let accept_language = req.headers().get(header::ACCEPT_LANGUAGE).cloned();
     let response = next.run(req).await;
+    if !matches!(
+        response.status(),
+        StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED | StatusCode::PAYLOAD_TOO_LARGE
+    ) {
+        return response;
+    }
     let is_page = response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|t| t.starts_with("text/html"));
-    let for_people = !(path.starts_with("/v1/") || path.starts_with("/health"));
-    match page(response.status(), lang, path.starts_with("/office")) {
-        Some(html) if for_people && !is_page => {
+    let lang = accept_language.as_ref().and_then(|v| v.to_str().ok()).map_or(Lang::De, Lang::from_accept_language);
+    match page(response.status(), lang, office) {
+        Some(html) if !is_page => {
             let mut out = Response::new(Body::from(html));
             *out.status_mut() = response.status();
             let h = out.headers_mut();
