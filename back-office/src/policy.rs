@@ -17,7 +17,7 @@
 //! same state: [`assess`] gives the stored state (it does not depend on today's date),
 //! [`due_action`] what the deadline run should do today, and [`shown_status`] adds "overdue".
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use time::{Date, Duration};
 
 /// Days after the deadline before a case escalates or gets a reminder: bank statements arrive a
@@ -173,7 +173,8 @@ impl CaseFacts<'_> {
 }
 
 /// A case's stored state (independent of today's date).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Nothing paid (that counts).
     Open,
@@ -218,7 +219,7 @@ impl Status {
 }
 
 /// The stored state the facts give.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Assessment {
     /// Stored status.
     pub status: Status,

@@ -10,15 +10,17 @@ use fieldseal_core::seal::{EnclavePublicKey, VerifyingKey};
 use fieldseal_core::ticket::{AccessCode, TicketNumber};
 use fieldseal_core::wire::enclave::CaseView;
 pub use fieldseal_office::policy::{Assessment, Status};
+use serde::{Deserialize, Serialize};
 
 /// The non-personal state of a case: index fields and ledger.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CaseSummary {
     /// Ticket number.
     pub ticket: TicketNumber,
     /// Amount due in cents.
     pub total_cents: u64,
     /// Payment deadline.
+    #[serde(with = "iso_date")]
     pub due_date: time::Date,
     /// Offence codes charged.
     pub offence_codes: Vec<String>,
@@ -29,6 +31,7 @@ pub struct CaseSummary {
     /// The ledger's state under the deadline policy: status, balance, refund due.
     pub state: Assessment,
     /// The deadline in force (a reminder may have moved it past `due_date`).
+    #[serde(with = "iso_date")]
     pub deadline: time::Date,
 }
 
@@ -46,7 +49,7 @@ impl CaseSummary {
 }
 
 /// One payment in the ledger.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaymentLine {
     /// Amount in cents.
     pub amount_cents: u64,
@@ -78,7 +81,7 @@ pub struct NewPayment {
 }
 
 /// Whether a payment was new or already in the ledger.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Recorded {
     /// Counted now.
     New,
@@ -89,7 +92,7 @@ pub enum Recorded {
 }
 
 /// A checkout session started with a payment provider.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckoutRecord {
     /// The provider's session id.
     pub session_id: String,
@@ -160,4 +163,18 @@ pub trait Backend: Send + Sync + 'static {
     fn payee(&self) -> &PayeeConfig;
     /// A catalogue entry.
     fn offence(&self, code: &str) -> Option<Offence>;
+}
+
+/// Dates as `YYYY-MM-DD` on the zone's wire.
+mod iso_date {
+    use serde::{Deserialize as _, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(date: &time::Date, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(date)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<time::Date, D::Error> {
+        let text = String::deserialize(d)?;
+        fieldseal_core::notice::parse_iso_date(&text).ok_or_else(|| serde::de::Error::custom("not a YYYY-MM-DD date"))
+    }
 }

@@ -8,6 +8,7 @@
 pub mod backend;
 pub mod pay;
 pub mod qr;
+pub mod remote;
 pub mod sandbox;
 pub mod web;
 

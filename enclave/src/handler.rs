@@ -32,6 +32,11 @@ impl<P: Platform> Enclave<P> {
         Self { key, platform, sandbox: OnceLock::new(), tls_spki: OnceLock::new() }
     }
 
+    /// The public half of the enclave key (objections are sealed to it).
+    pub fn public_key(&self) -> seal::EnclavePublicKey {
+        self.key.public_key()
+    }
+
     /// Records the hash of the zone's TLS public key, so attestation binds it.
     pub fn set_tls_spki(&self, spki_sha256: [u8; 32]) {
         let _ = self.tls_spki.set(spki_sha256);
@@ -116,7 +121,8 @@ impl<P: Platform> Enclave<P> {
         Ok((opened, record))
     }
 
-    fn citizen_view(
+    /// Opens a case for the holder of its access code (with photos); `AccessDenied` otherwise.
+    pub fn citizen_view(
         &self,
         envelope: &[u8],
         device_key: &seal::VerifyingKey,

@@ -6,15 +6,17 @@ use std::os::unix::net::UnixListener;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, Barrier};
+use std::time::Duration;
 
 use fieldseal_core::seal::{hex_lower, sha256};
 use fieldseal_enclave::handler::Enclave;
+use fieldseal_enclave::host_link::HostLink;
 use fieldseal_enclave::platform::{Platform as _, SimulatedPlatform};
 use fieldseal_enclave::{keys, platform, sandbox, serve};
 
 const USAGE: &str = "usage: fieldseal-enclave --socket PATH --key-dir DIR [--platform-dir DIR] [--workers N]
                          [--exit-with-parent] [--web-socket PATH [--tls-name NAME]...]
-                         [--group-sockets]
+                         [--store-socket PATH] [--group-sockets]
        fieldseal-enclave --measure     (print this build's measurement and exit)
        fieldseal-enclave --pinning [--platform-dir DIR]
                                        (print what an app must pin for this enclave, as JSON)
@@ -29,10 +31,15 @@ user in the zone's group (run the zone as its own user with the host's group as 
 docs/design.md, \"Two users\").
 With --web-socket it also serves HTTPS over that socket (the host relays the browsers' bytes):
 TLS ends inside, with a key made here; --tls-name names the certificate's host names or
-addresses (default: localhost, 127.0.0.1, ::1).";
+addresses (default: localhost, 127.0.0.1, ::1). With --store-socket as well it serves the
+citizen portal: the host dials that socket and answers what the pages need of its storage.";
 
 /// Threads of the web side's runtime (TLS and pages), all started before the sandbox closes.
 const WEB_THREADS: usize = 2;
+/// Threads for the pages' blocking work (photo processing, opening a case, provider calls),
+/// started before the sandbox closes and kept for the life of the process; the pool never
+/// grows past them, so photos decoded at once stay bounded.
+const BLOCKING_THREADS: usize = 4;
 
 struct Args {
     socket: PathBuf,
@@ -42,6 +49,7 @@ struct Args {
     exit_with_parent: bool,
     web_socket: Option<PathBuf>,
     tls_names: Vec<String>,
+    store_socket: Option<PathBuf>,
     /// Sockets open to the zone's group (the host's user), not only to the zone's own user.
     group_sockets: bool,
 }
@@ -63,6 +71,7 @@ fn parse_args() -> Result<Mode, String> {
     let mut web_socket = None;
     let mut tls_names = Vec::new();
     let mut group_sockets = false;
+    let mut store_socket = None;
     let mut args = std::env::args_os().skip(1);
     while let Some(arg) = args.next() {
         match arg.to_str() {
@@ -84,6 +93,9 @@ fn parse_args() -> Result<Mode, String> {
                 tls_names.push(args.next().and_then(|v| v.into_string().ok()).ok_or("--tls-name needs a host name")?)
             }
             Some("--group-sockets") => group_sockets = true,
+            Some("--store-socket") => {
+                store_socket = Some(args.next().map(PathBuf::from).ok_or("--store-socket needs a path")?)
+            }
             Some("--measure") => return Ok(Mode::Measure),
             Some("--pinning") => pinning = true,
             Some("--help" | "-h") => return Err(String::new()),
@@ -109,6 +121,7 @@ fn parse_args() -> Result<Mode, String> {
             tls_names
         },
         web_socket,
+        store_socket,
         group_sockets,
     }))
 }
@@ -138,6 +151,13 @@ fn pinning(platform_dir: &std::path::Path) -> Result<(), String> {
 
 fn run(args: Args) -> Result<(), String> {
     sandbox::harden_process(args.exit_with_parent).map_err(|e| e.to_string())?;
+    // The pages' log lines (events, never case data) go to stderr, which the host passes on.
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_target(false)
+        .with_max_level(tracing_subscriber::filter::LevelFilter::INFO)
+        .init();
     let measurement = measurement()?;
     std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
         .create(&args.key_dir)
@@ -169,8 +189,13 @@ fn run(args: Args) -> Result<(), String> {
             let (identity, _) =
                 fieldseal_enclave::tls::load_or_create(&args.key_dir, &platform.sealing_key(), &args.tls_names)
                     .map_err(|e| e.to_string())?;
-            Some((listen(path, args.group_sockets)?, identity))
+            let store = match &args.store_socket {
+                Some(store) => Some(listen(store, args.group_sockets)?),
+                None => None,
+            };
+            Some((listen(path, args.group_sockets)?, identity, store))
         }
+        None if args.store_socket.is_some() => return Err("--store-socket needs --web-socket".into()),
         None => None,
     };
 
@@ -178,7 +203,7 @@ fn run(args: Args) -> Result<(), String> {
     let enclave = Arc::new(Enclave::new(key, platform));
     // The web side's threads and its socket registration exist before the sandbox closes.
     let web = match tls {
-        Some((listener, identity)) => {
+        Some((listener, identity, store)) => {
             enclave.set_tls_spki(identity.spki_sha256);
             // Each thread must have finished starting (glibc registers it with the kernel)
             // before the filter closes: count them in, as the socket workers do with a barrier.
@@ -186,6 +211,8 @@ fn run(args: Args) -> Result<(), String> {
             let counter = Arc::clone(&started);
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(WEB_THREADS)
+                .max_blocking_threads(BLOCKING_THREADS)
+                .thread_keep_alive(Duration::from_secs(100 * 365 * 24 * 3600))
                 .thread_name("zone-web")
                 .on_thread_start(move || {
                     let (count, ready) = &*counter;
@@ -196,15 +223,27 @@ fn run(args: Args) -> Result<(), String> {
                 .enable_time()
                 .build()
                 .map_err(|e| format!("cannot start the web runtime: {e}"))?;
+            // Every blocking thread at once, so each is a thread of its own that then idles.
+            let all_in = Arc::new(Barrier::new(BLOCKING_THREADS + 1));
+            for _ in 0..BLOCKING_THREADS {
+                let all_in = Arc::clone(&all_in);
+                drop(runtime.spawn_blocking(move || {
+                    all_in.wait();
+                }));
+            }
+            all_in.wait();
             let (count, ready) = &*started;
             let guard = count.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            drop(ready.wait_while(guard, |n| *n < WEB_THREADS).unwrap_or_else(std::sync::PoisonError::into_inner));
-            listener.set_nonblocking(true).map_err(|e| format!("cannot use the web socket: {e}"))?;
-            let listener = {
-                let _inside = runtime.enter();
-                tokio::net::UnixListener::from_std(listener).map_err(|e| format!("cannot use the web socket: {e}"))?
-            };
-            Some((runtime, listener, identity))
+            drop(
+                ready
+                    .wait_while(guard, |n| *n < WEB_THREADS + BLOCKING_THREADS)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner),
+            );
+            let _inside = runtime.enter();
+            let listener = tokio_listener(listener, "web")?;
+            let store = store.map(|s| tokio_listener(s, "store")).transpose()?;
+            drop(_inside);
+            Some((runtime, listener, identity, store))
         }
         None => None,
     };
@@ -220,16 +259,29 @@ fn run(args: Args) -> Result<(), String> {
     }
     enclave.set_sandbox(report);
     let web_line = match web.as_ref() {
-        Some((_, _, identity)) => format!(" | TLS key sha256 {}", hex_lower(&identity.spki_sha256)),
+        Some((_, _, identity, store)) => format!(
+            " | TLS key sha256 {}{}",
+            hex_lower(&identity.spki_sha256),
+            if store.is_some() { " | citizen portal" } else { "" }
+        ),
         None => String::new(),
     };
     // Kept alive for the life of the process: dropping the runtime would stop the pages.
-    let _web_runtime = web.map(|(runtime, listener, identity)| {
-        runtime.spawn(fieldseal_enclave::web::serve(
-            listener,
-            identity.config,
-            fieldseal_enclave::pages::router(Arc::clone(&enclave)),
-        ));
+    let _web_runtime = web.map(|(runtime, listener, identity, store)| {
+        let enclave = Arc::clone(&enclave);
+        runtime.spawn(async move {
+            let app = match store {
+                Some(store) => {
+                    let link = HostLink::new();
+                    tokio::spawn(Arc::clone(&link).accept(store));
+                    let settings = fieldseal_enclave::portal::settings(&link).await;
+                    let portal = fieldseal_enclave::portal::router(Arc::clone(&enclave), link, settings);
+                    fieldseal_enclave::pages::with_portal(Arc::clone(&enclave), portal)
+                }
+                None => fieldseal_enclave::pages::router(enclave),
+            };
+            fieldseal_enclave::web::serve(listener, identity.config, app).await;
+        });
         runtime
     });
     eprintln!(
@@ -246,6 +298,12 @@ fn run(args: Args) -> Result<(), String> {
         let _ = w.join();
     }
     Ok(())
+}
+
+/// A listener made ready for the web runtime (call inside it).
+fn tokio_listener(listener: UnixListener, what: &str) -> Result<tokio::net::UnixListener, String> {
+    listener.set_nonblocking(true).map_err(|e| format!("cannot use the {what} socket: {e}"))?;
+    tokio::net::UnixListener::from_std(listener).map_err(|e| format!("cannot use the {what} socket: {e}"))
 }
 
 /// Listens on a Unix socket at `path`, readable by this user only. A stale socket from a

@@ -3,7 +3,8 @@
 //! client can check that the key hash in the signed document is the key it is talking to. A
 //! client that asks with `?nonce=HEX` gets a document made for that question, so a recorded
 //! answer cannot be replayed to it.
-//! The citizen portal and the back office move here next.
+//! With the host's storage on the line, the citizen portal is served here too
+//! ([`with_portal`]); the back office moves here next.
 
 use std::sync::Arc;
 
@@ -21,7 +22,7 @@ fn harden(mut response: Response) -> Response {
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"));
-    h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
+    h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(HSTS));
     response
 }
 
@@ -44,25 +45,42 @@ fn nonce_of(query: Option<&str>) -> Result<Option<Vec<u8>>, &'static str> {
     Ok(Some(bytes))
 }
 
-/// The zone's router.
+/// The zone's router when it serves only its attestation.
 pub fn router<P: Platform + 'static>(enclave: Arc<Enclave<P>>) -> Router {
-    Router::new()
-        .route(
-            "/zone/attestation",
-            get(move |uri: axum::http::Uri| {
-                let enclave = Arc::clone(&enclave);
-                async move {
-                    let nonce = match nonce_of(uri.query()) {
-                        Ok(n) => n,
-                        Err(why) => return harden((StatusCode::BAD_REQUEST, why).into_response()),
-                    };
-                    let report = enclave.health_for(nonce.as_deref(), crate::serve::now_ms());
-                    let body = serde_json::to_vec(&report).unwrap_or_default();
-                    harden(([(header::CONTENT_TYPE, "application/json")], body).into_response())
-                }
-            }),
-        )
-        .fallback(|| async { harden((StatusCode::NOT_FOUND, "not found").into_response()) })
+    attestation(enclave).fallback(|| async { harden((StatusCode::NOT_FOUND, "not found").into_response()) })
+}
+
+/// The zone's router with the citizen pages: every answer is for HTTPS only (HSTS), and an
+/// unknown page, a wrong method or a too-large body gets a page in the reader's language.
+pub fn with_portal<P: Platform + 'static>(enclave: Arc<Enclave<P>>, portal: Router) -> Router {
+    attestation(enclave)
+        .merge(portal)
+        .layer(axum::middleware::from_fn(fieldseal_portal::web::error_pages::error_pages))
+        .layer(axum::middleware::map_response(|mut response: Response| async move {
+            response.headers_mut().insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(HSTS));
+            response
+        }))
+}
+
+/// Browsers keep to HTTPS for this origin for a year.
+const HSTS: &str = "max-age=31536000";
+
+fn attestation<P: Platform + 'static>(enclave: Arc<Enclave<P>>) -> Router {
+    Router::new().route(
+        "/zone/attestation",
+        get(move |uri: axum::http::Uri| {
+            let enclave = Arc::clone(&enclave);
+            async move {
+                let nonce = match nonce_of(uri.query()) {
+                    Ok(n) => n,
+                    Err(why) => return harden((StatusCode::BAD_REQUEST, why).into_response()),
+                };
+                let report = enclave.health_for(nonce.as_deref(), crate::serve::now_ms());
+                let body = serde_json::to_vec(&report).unwrap_or_default();
+                harden(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+            }
+        }),
+    )
 }
 
 #[cfg(test)]

@@ -107,7 +107,7 @@ fn allowed_syscalls() -> Vec<libc::c_long> {
 }
 
 /// Installs the allowlist on every thread of the process. Anything else fails with EPERM:
-/// opening files, creating sockets, starting processes or threads, ptrace, changing limits.
+/// opening files, creating sockets, starting processes, ptrace, changing limits.
 pub fn install_seccomp() -> Result<(), SandboxError> {
     let arch = std::env::consts::ARCH
         .try_into()
@@ -126,11 +126,52 @@ pub fn install_seccomp() -> Result<(), SandboxError> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     rules.insert(libc::SYS_prctl, read_only_prctl);
+    // New threads of this process, never new processes: `clone` only with CLONE_THREAD (a
+    // decoder may spread one photo over a thread per colour component). Threads inherit this
+    // filter.
+    let thread_only = SeccompCondition::new(
+        0,
+        SeccompCmpArgLen::Qword,
+        SeccompCmpOp::MaskedEq(libc::CLONE_THREAD as u64),
+        libc::CLONE_THREAD as u64,
+    )
+    .and_then(|c| SeccompRule::new(vec![c]))
+    .map_err(|e| SandboxError::Seccomp(e.to_string()))?;
+    rules.insert(libc::SYS_clone, vec![thread_only]);
+    for syscall in [libc::SYS_set_robust_list, libc::SYS_rseq, libc::SYS_sched_getaffinity] {
+        rules.insert(syscall, Vec::new());
+    }
     let filter = SeccompFilter::new(rules, SeccompAction::Errno(libc::EPERM as u32), SeccompAction::Allow, arch)
         .map_err(|e| SandboxError::Seccomp(e.to_string()))?;
-    let program: seccompiler::BpfProgram =
+    let mut program: seccompiler::BpfProgram =
         filter.try_into().map_err(|e: seccompiler::BackendError| SandboxError::Seccomp(e.to_string()))?;
+    // clone3 passes its flags in memory, where a filter cannot look: refuse it as unknown
+    // (ENOSYS), so the C library falls back to `clone`, whose flags are checked above. Three
+    // instructions before the compiled filter (its jumps are relative, so they still land):
+    // load the syscall number, and if it is clone3 return ENOSYS.
+    const LD_W_ABS: u16 = 0x20;
+    const JMP_JEQ_K: u16 = 0x15;
+    const RET_K: u16 = 0x06;
+    const SECCOMP_RET_ERRNO: u32 = 0x0005_0000;
+    let clone3 = u32::try_from(libc::SYS_clone3).map_err(|e| SandboxError::Seccomp(e.to_string()))?;
+    let prefix = [
+        seccompiler::sock_filter { code: LD_W_ABS, jt: 0, jf: 0, k: 0 },
+        seccompiler::sock_filter { code: JMP_JEQ_K, jt: 0, jf: 1, k: clone3 },
+        seccompiler::sock_filter { code: RET_K, jt: 0, jf: 0, k: SECCOMP_RET_ERRNO | libc::ENOSYS as u32 },
+    ];
+    program.splice(0..0, prefix);
     seccompiler::apply_filter_all_threads(&program).map_err(|e| SandboxError::Seccomp(e.to_string()))
+}
+
+/// Whether `fork` fails. Should it succeed (no filter), the child leaves at once.
+fn fork_refused() -> bool {
+    // SAFETY: fork takes no arguments; the child below only calls _exit.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        // SAFETY: ends the child without running anything of the parent's.
+        unsafe { libc::_exit(0) }
+    }
+    pid < 0
 }
 
 fn core_limit_is_zero() -> bool {
@@ -149,6 +190,10 @@ pub fn core_dumps_disabled() -> bool {
 pub fn self_check(core_dumps_disabled: bool, key_memory_locked: bool) -> SandboxReport {
     // SAFETY: prctl reads with integer arguments only.
     let seccomp_mode = unsafe { libc::prctl(libc::PR_GET_SECCOMP, 0, 0, 0, 0) };
+    // Threads may be made, processes not: a filter that let a process start would fail here.
+    let threads_only = std::thread::spawn(|| ()).join().is_ok()
+        && std::process::Command::new("/bin/true").spawn().is_err()
+        && fork_refused();
     // SAFETY: as above.
     let dumpable = unsafe { libc::prctl(libc::PR_GET_DUMPABLE, 0, 0, 0, 0) };
     let network_denied = std::net::TcpListener::bind(("127.0.0.1", 0)).is_err()
@@ -158,7 +203,7 @@ pub fn self_check(core_dumps_disabled: bool, key_memory_locked: bool) -> Sandbox
         && std::fs::read_dir("/").is_err()
         && std::fs::File::create(std::env::temp_dir().join("fieldseal-enclave-probe")).is_err();
     SandboxReport {
-        seccomp_filter: seccomp_mode == 2,
+        seccomp_filter: seccomp_mode == 2 && threads_only,
         network_denied,
         filesystem_denied,
         not_dumpable: dumpable == 0,

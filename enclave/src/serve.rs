@@ -53,8 +53,8 @@ pub fn serve_connection<P: Platform>(enclave: &Enclave<P>, mut stream: UnixStrea
 
 /// Starts `workers` threads and returns once each is running; they then wait at `start`
 /// before they serve connections from `listener`. The threads exist (and have finished their
-/// own start-up system calls) before the sandbox is installed, so the sandbox never needs to
-/// allow thread creation.
+/// own start-up system calls) before the sandbox is installed: the socket's workers are a
+/// fixed set, made while everything is still allowed.
 pub fn spawn_workers<P: Platform + 'static>(
     enclave: Arc<Enclave<P>>,
     listener: &UnixListener,

@@ -12,3 +12,4 @@ pub mod relay;
 pub mod serve;
 pub mod settings;
 pub mod web_relay;
+pub mod zone_store;

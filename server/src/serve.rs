@@ -87,12 +87,20 @@ pub struct Server {
     shutdown: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     web_task: Option<tokio::task::JoinHandle<()>>,
+    /// The connections answering the zone's store line.
+    store_tasks: Vec<tokio::task::JoinHandle<()>>,
     enclave: Option<tokio::process::Child>,
 }
 
 /// The zone's web socket beside its control socket (`enclave.sock` -> `enclave.web.sock`).
 pub fn zone_web_socket(control: &Path) -> PathBuf {
     control.with_extension("web.sock")
+}
+
+/// The zone's store socket beside its control socket (`enclave.sock` -> `enclave.store.sock`):
+/// the host dials it and answers what the zone's pages ask of its storage.
+pub fn zone_store_socket(control: &Path) -> PathBuf {
+    control.with_extension("store.sock")
 }
 
 impl Server {
@@ -119,6 +127,9 @@ impl Server {
         let _ = (&mut self.task).await;
         if let Some(web) = self.web_task.take() {
             web.abort();
+        }
+        for task in self.store_tasks.drain(..) {
+            task.abort();
         }
         if let Some(mut child) = self.enclave.take() {
             let _ = child.kill().await;
@@ -221,6 +232,7 @@ pub async fn start(opts: &ServeOptions) -> Result<Server, ServeError> {
                 .arg("--exit-with-parent");
             if web_listener.is_some() {
                 command.arg("--web-socket").arg(zone_web_socket(&socket));
+                command.arg("--store-socket").arg(zone_store_socket(&socket));
             }
             let child = command
                 .kill_on_drop(true)
@@ -243,24 +255,57 @@ pub async fn start(opts: &ServeOptions) -> Result<Server, ServeError> {
     let db = Db::open(opts.database_url.as_deref(), &data).await?.with_policy(policy);
     let blobs = LocalBlobStore::open(&data.join("blobs"))
         .map_err(|source| ServeError::DataFolder { path: data.join("blobs"), source })?;
-    let issued = settings::issued(&data, &format!("http://{addr}"))?;
+    let web_addr = match &web_listener {
+        Some(l) => Some(l.local_addr().map_err(|source| ServeError::Listen { addr, source })?),
+        None => None,
+    };
+    // Notices send citizens to the zone's pages when it serves them.
+    let portal_url = web_addr.map_or_else(|| format!("http://{addr}"), |w| format!("https://{w}"));
+    let issued = settings::issued(&data, &portal_url)?;
     let relay = Arc::new(Relay::new(db, Arc::new(blobs), enclave, issued, settings::receipt_key(&data)?));
 
     let (tx, rx) = oneshot::channel::<()>();
-    let provider =
-        fieldseal_portal::pay::load(&data.join("payments.json")).map_err(|e| ServeError::Payments(e.to_string()))?;
+    let provider: Option<Arc<dyn fieldseal_portal::pay::PaymentProvider>> =
+        fieldseal_portal::pay::load(&data.join("payments.json"))
+            .map_err(|e| ServeError::Payments(e.to_string()))?
+            .map(Arc::from);
     let public_url = opts.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
     let cookie_secure = opts.cookie_secure.unwrap_or(public_url.starts_with("https://") || !addr.ip().is_loopback());
     if provider.is_none() {
         tracing::info!("no payments.json in the data folder: online card payment is off (bank transfer only)");
     }
+    let idle = opts.session_idle.unwrap_or(fieldseal_portal::web::session::IDLE);
+    let store = web_addr.map(|web| {
+        let zone_url = match &opts.public_url {
+            Some(u) if u.starts_with("https://") => u.clone(),
+            _ => format!("https://{web}"),
+        };
+        let settings = fieldseal_portal::remote::ZoneSettings {
+            payee: relay.issued.payee.clone(),
+            offences: relay
+                .issued
+                .catalogue
+                .verify(&relay.issued.issuer_key)
+                .map(|c| c.offences().to_vec())
+                .unwrap_or_default(),
+            public_base_url: zone_url,
+            secure_cookies: true,
+            idle_secs: idle.as_secs(),
+            provider: provider.as_ref().map(|p| fieldseal_portal::remote::ProviderInfo {
+                name: p.name().to_owned(),
+                checkout_origin: p.checkout_origin(),
+            }),
+        };
+        crate::zone_store::StoreService::new(Arc::clone(&relay), provider.clone(), settings)
+            .run(zone_store_socket(&socket))
+    });
     let portal = fieldseal_portal::Portal::new(
         Arc::new(crate::portal::ServerPortal::new(Arc::clone(&relay))),
         provider,
         fieldseal_portal::PortalConfig {
             secure_cookies: cookie_secure,
             public_base_url: public_url,
-            idle: opts.session_idle.unwrap_or(fieldseal_portal::web::session::IDLE),
+            idle,
             client_ip_header: opts.client_ip_header.as_ref().map(|h| h.to_ascii_lowercase()),
             ..Default::default()
         },
@@ -286,13 +331,21 @@ pub async fn start(opts: &ServeOptions) -> Result<Server, ServeError> {
         Backend::Postgres => "PostgreSQL",
     };
     tracing::info!(%addr, database = backend, "serving");
-    let (web_addr, web_task) = match web_listener {
-        Some(l) => {
-            let web_addr = l.local_addr().map_err(|source| ServeError::Listen { addr, source })?;
+    let web_task = match (web_listener, web_addr) {
+        (Some(l), Some(web_addr)) => {
             tracing::info!(%web_addr, "relaying the web to the sealed zone (TLS ends inside it)");
-            (Some(web_addr), Some(tokio::spawn(crate::web_relay::run(l, zone_web_socket(&socket)))))
+            Some(tokio::spawn(crate::web_relay::run(l, zone_web_socket(&socket))))
         }
-        None => (None, None),
+        _ => None,
     };
-    Ok(Server { addr, web_addr, relay, shutdown: Some(tx), task, web_task, enclave: child })
+    Ok(Server {
+        addr,
+        web_addr,
+        relay,
+        shutdown: Some(tx),
+        task,
+        web_task,
+        store_tasks: store.unwrap_or_default(),
+        enclave: child,
+    })
 }

@@ -10,9 +10,10 @@ use fieldseal_core::sync::{self, SyncOptions};
 use fieldseal_portal::pay::webhook;
 use fieldseal_portal::sandbox::wire::SIGNATURE_HEADER;
 use fieldseal_tests::browser::{Browser, decode_qr};
+use fieldseal_tests::zone::{attested_tls_key, chromium_spki_pin};
 use fieldseal_tests::{
     Backend, PaySandbox, Phone, Server, TempDir, WebClient, block_on, csrf_of, enclave_key_for, free_port, header,
-    now_ms,
+    now_ms, policy_for,
 };
 
 const CANARY_PLATE: &str = "B-QZ 4711";
@@ -53,9 +54,13 @@ fn sign_in(b: &mut Browser, url: &str, notice: &Notice) {
 #[test]
 fn citizen_finds_checks_pays_and_objects_in_chromium() {
     let w = world(&Backend::sqlite(), 1500, &[]);
-    let url = w.server.url.clone();
+    // The pages come from the sealed zone, over TLS that ends inside it; the browser trusts
+    // the key the verified attestation names.
+    let url = format!("https://{}", w.server.web_addr);
+    let spki = attested_tls_key(&w.server.url, &policy_for());
+    let pin = format!("--ignore-certificate-errors-spki-list={}", chromium_spki_pin(&spki));
     let (first, second) = (&w.notices[0], &w.notices[1]);
-    let mut b = Browser::start("portal-citizen", 1024, 900).expect("headless Chromium");
+    let mut b = Browser::start_with("portal-citizen", 1024, 900, &[pin]).expect("headless Chromium");
 
     // German first (the browser asks for English; the switch is tested below).
     b.goto(&format!("{url}/lang/de?next=/")).expect("German");
@@ -143,7 +148,15 @@ fn citizen_finds_checks_pays_and_objects_in_chromium() {
     b.screenshot("provider-page").expect("shot");
     b.type_into("input[name=card]", "4242 4242 4242 4242").expect("card");
     b.submit_form("form").expect("pay");
-    b.wait_for("#status.paid").expect("paid after the redirect");
+    // Back from the provider's site (another site: the session cookie is SameSite=Strict and
+    // stays behind), the return page confirms the payment it checked with the provider; its
+    // link leads back into the session, where the case shows it paid.
+    b.wait_for("#message").expect("the return page");
+    let said = b.text("#message").expect("text");
+    assert!(said.contains("Vielen Dank") || said.contains("Thank you"), "{said}");
+    b.click("#message-link").expect("back");
+    b.goto(&format!("{url}/case")).expect("case");
+    b.wait_for("#status.paid").expect("paid after the return");
     b.screenshot("paid").expect("shot");
     b.goto(&provider_page).expect("back to the provider page");
     if b.exists("input[name=card]").expect("exists") {

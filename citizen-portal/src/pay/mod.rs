@@ -13,7 +13,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 pub mod sandbox_client;
@@ -28,7 +28,7 @@ pub const SESSION_ID_PLACEHOLDER: &str = "{CHECKOUT_SESSION_ID}";
 pub const WEBHOOK_TOLERANCE_S: i64 = 300;
 
 /// What the portal asks a provider to collect.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckoutRequest {
     /// The ticket number (digits); the provider shows it and returns it in every answer.
     pub reference: String,
@@ -57,7 +57,7 @@ impl fmt::Debug for CheckoutRequest {
 }
 
 /// A created checkout session: where to send the browser.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Checkout {
     /// The provider's id of the session; store it with the payment attempt.
     pub session_id: String,
@@ -66,7 +66,7 @@ pub struct Checkout {
 }
 
 /// Where a checkout session stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CheckoutStatus {
     /// Waiting for the citizen to pay.
     Open,
@@ -79,7 +79,7 @@ pub enum CheckoutStatus {
 }
 
 /// A checkout session as the provider sees it now.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckoutState {
     pub session_id: String,
     /// The reference given at creation (compare it with the ticket before trusting the state).
@@ -151,7 +151,7 @@ pub trait PaymentProvider: Send + Sync + 'static {
 }
 
 /// A call to the provider's API failed. Messages carry no card or personal data.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 pub enum ProviderError {
     /// No answer: the text says what to check (the provider running, the configured address).
     #[error("the payment provider cannot be reached: {0}")]

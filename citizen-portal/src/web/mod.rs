@@ -78,8 +78,7 @@ pub struct Portal<B> {
 
 impl<B: Backend> Portal<B> {
     /// A portal over `backend`, with online payment when a provider is configured.
-    pub fn new(backend: Arc<B>, provider: Option<Box<dyn PaymentProvider>>, config: PortalConfig) -> Arc<Self> {
-        let provider: Option<Arc<dyn PaymentProvider>> = provider.map(Arc::from);
+    pub fn new(backend: Arc<B>, provider: Option<Arc<dyn PaymentProvider>>, config: PortalConfig) -> Arc<Self> {
         let form_action = match &provider {
             Some(p) => format!("'self' {}", p.checkout_origin()),
             None => "'self'".into(),

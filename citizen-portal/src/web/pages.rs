@@ -187,6 +187,18 @@ pub(crate) fn session_for<B: Backend>(p: &Portal<B>, headers: &HeaderMap) -> (Se
     }
 }
 
+/// The session of a page the payment provider sends the browser back to. That navigation comes
+/// from another site, so the browser leaves the SameSite=Strict cookie behind: this page must
+/// not answer with a new session cookie, which would replace (sign out) the citizen's own. A
+/// request without a live session gets a passing one for its language, kept nowhere.
+pub(crate) fn session_on_return<B: Backend>(p: &Portal<B>, headers: &HeaderMap) -> Session {
+    let (session, cookie, _) = session_for(p, headers);
+    if cookie.is_some() {
+        p.sessions.end(&session.id);
+    }
+    session
+}
+
 /// Where a request without a signed-in session goes instead.
 pub(crate) enum Away {
     /// To the start page.

@@ -23,7 +23,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use fieldseal_core::ticket::TicketNumber;
 use serde::Deserialize;
 
-use super::pages::{Chrome, CsrfForm, Flash, MessagePage, html, json_error, session_for, signed_in, unavailable};
+use super::pages::{Chrome, CsrfForm, Flash, MessagePage, html, json_error, session_on_return, signed_in, unavailable};
 use super::{Portal, now_ms};
 use crate::backend::{Backend, CheckoutRecord, NewPayment, Recorded};
 use crate::pay::{CheckoutRequest, CheckoutStatus, PaymentProvider, SESSION_ID_PLACEHOLDER};
@@ -154,7 +154,8 @@ pub(crate) struct ReturnQuery {
 
 /// The provider sends the browser back here after paying.
 pub(crate) async fn back<B: Backend>(State(p): St<B>, headers: HeaderMap, Query(q): Query<ReturnQuery>) -> Response {
-    let (session, cookie, _) = session_for(&p, &headers);
+    let session = session_on_return(&p, &headers);
+    let cookie = None;
     let t = session.lang.texts();
     let message = |title: &str, text: String, status: StatusCode| {
         let link = if session.signed.is_some() { "/case" } else { "/" };
@@ -211,7 +212,8 @@ pub(crate) async fn back<B: Backend>(State(p): St<B>, headers: HeaderMap, Query(
 
 /// The provider's cancel link.
 pub(crate) async fn cancelled<B: Backend>(State(p): St<B>, headers: HeaderMap) -> Response {
-    let (session, cookie, _) = session_for(&p, &headers);
+    let session = session_on_return(&p, &headers);
+    let cookie = None;
     let t = session.lang.texts();
     let signed = session.signed.is_some();
     let page = MessagePage {
