@@ -127,8 +127,16 @@ pub enum BackendError {
     Internal(String),
 }
 
-/// The server side of the portal.
-pub trait Backend: Send + Sync + 'static {
+/// The payment ledger: what a provider's webhook needs (the host takes those).
+pub trait Ledger: Send + Sync + 'static {
+    /// One checkout by the provider's session id.
+    fn checkout(&self, session_id: &str) -> impl Future<Output = Result<Option<CheckoutRecord>, BackendError>> + Send;
+    /// Counts a payment once.
+    fn record_payment(&self, payment: &NewPayment) -> impl Future<Output = Result<Recorded, BackendError>> + Send;
+}
+
+/// The server side of the portal (inside the sealed zone: it opens cases).
+pub trait Backend: Ledger {
     /// The case's index and ledger, if the ticket is known.
     fn summary(&self, ticket: &TicketNumber) -> impl Future<Output = Result<Option<CaseSummary>, BackendError>> + Send;
     /// Asks the enclave to release the case to whoever holds its access code.
@@ -146,12 +154,8 @@ pub trait Backend: Send + Sync + 'static {
         &self,
         ticket: &TicketNumber,
     ) -> impl Future<Output = Result<Vec<CheckoutRecord>, BackendError>> + Send;
-    /// One checkout by the provider's session id.
-    fn checkout(&self, session_id: &str) -> impl Future<Output = Result<Option<CheckoutRecord>, BackendError>> + Send;
     /// Keeps a new checkout (a second insert of the same session id changes nothing).
     fn insert_checkout(&self, checkout: &CheckoutRecord) -> impl Future<Output = Result<(), BackendError>> + Send;
-    /// Counts a payment once.
-    fn record_payment(&self, payment: &NewPayment) -> impl Future<Output = Result<Recorded, BackendError>> + Send;
     /// Keeps a sealed objection.
     fn record_objection(
         &self,

@@ -281,7 +281,8 @@ mod tests {
         huge.extend_from_slice(&u32::MAX.to_be_bytes());
         cases.push(huge);
         cases.push(encode(&serde_json::json!({"ask": "drop_tables"}), &[]));
-        cases.push(encode(&serde_json::json!({"ask": "settings", "extra": 1}), &[]));
+        cases.push(encode(&serde_json::json!({"ask": "device_key", "prefix": 7, "extra": 1}), &[]));
+        cases.push(encode(&serde_json::json!({"ask": "device_key", "prefix": 70000}), &[]));
         for bytes in cases {
             assert!(decode::<Ask>(&bytes).is_err(), "{bytes:?}");
         }

@@ -100,15 +100,6 @@ fn enclave_and_sync_seeds(enclave: &EnclaveSecretKey, device: &SigningKey) {
         ("health", Request::Health),
         ("open-index", Request::OpenIndex { device_key: key, envelope: c1.envelope.clone() }),
         (
-            "citizen-view",
-            Request::CitizenView {
-                device_key: key,
-                envelope: c1.envelope.clone(),
-                access_code: zeroize::Zeroizing::new(notice.access_code.expose().to_owned()),
-                blobs: c1.blobs.clone(),
-            },
-        ),
-        (
             "clerk-view",
             Request::ClerkView {
                 device_key: key,

@@ -71,9 +71,6 @@ impl<P: Platform> Enclave<P> {
             Request::OpenIndex { device_key, envelope } => {
                 self.open(&envelope, &device_key).map(|(opened, record)| Response::Index(index_of(&opened, &record)))
             }
-            Request::CitizenView { device_key, envelope, access_code, blobs } => {
-                self.citizen_view(&envelope, &device_key, &access_code, &blobs).map(Response::View)
-            }
             Request::ClerkView { device_key, envelope, purpose, actor, blobs } => {
                 self.clerk_view(&envelope, &device_key, &purpose, &actor, &blobs).map(Response::View)
             }
@@ -340,31 +337,39 @@ mod tests {
     #[test]
     fn the_citizen_view_needs_the_right_code_and_carries_the_photos() {
         let f = fixture();
-        let view = |code: &str, blobs: Vec<Vec<u8>>| {
-            ask(
-                &f,
-                Request::CitizenView {
-                    device_key: f.device.verifying_key(),
-                    envelope: f.sealed.envelope.clone(),
-                    access_code: Zeroizing::new(code.to_owned()),
-                    blobs,
-                },
-            )
-        };
-        let r = view(&f.notice.access_code.grouped().to_lowercase(), f.sealed.blobs.clone());
-        let Response::View(v) = r else { panic!("expected a view, got {r:?}") };
+        let key = f.device.verifying_key();
+        let view = |code: &str, blobs: &[Vec<u8>]| f.enclave.citizen_view(&f.sealed.envelope, &key, code, blobs);
+        let v = view(&f.notice.access_code.grouped().to_lowercase(), &f.sealed.blobs).expect("the right code opens");
         assert_eq!(v.photos.len(), 2);
         assert!(v.photos.iter().all(|p| p.starts_with(&[0xFF, 0xD8])), "JPEG photos");
         assert_eq!(v.vehicle.plate.as_str(), "B FS 1", "the normalised plate");
         assert!(v.notes.is_none(), "officer notes are not for the citizen");
-        let wrong = view("AAAA-AAAA-AAAA", f.sealed.blobs.clone());
-        let malformed = view("not a code", f.sealed.blobs.clone());
-        let (Response::Error(a), Response::Error(b)) = (wrong, malformed) else { panic!("both refused") };
-        assert_eq!((a.code, &a.message), (ErrorCode::AccessDenied, &b.message), "one answer for both");
+        let wrong = view("AAAA-AAAA-AAAA", &f.sealed.blobs).expect_err("a wrong code");
+        let malformed = view("not a code", &f.sealed.blobs).expect_err("no code at all");
+        assert_eq!((wrong.code, &wrong.message), (ErrorCode::AccessDenied, &malformed.message), "one answer for both");
         let mut swapped = f.sealed.blobs.clone();
         swapped.swap(0, 1);
-        assert_eq!(error_code(view(f.notice.access_code.expose(), swapped)), ErrorCode::BlobMismatch);
-        assert_eq!(error_code(view(f.notice.access_code.expose(), vec![])), ErrorCode::BlobMismatch);
+        assert_eq!(view(f.notice.access_code.expose(), &swapped).expect_err("swapped").code, ErrorCode::BlobMismatch);
+        assert_eq!(view(f.notice.access_code.expose(), &[]).expect_err("no blobs").code, ErrorCode::BlobMismatch);
+    }
+
+    /// Tried as a rogue operator would: the host's user sends the retired citizen-view request
+    /// (kind 0x03) with a genuine envelope, its photos and the right access code. The socket no
+    /// longer releases a case to anyone: the portal and its access-code check are in the zone.
+    #[test]
+    fn the_socket_releases_no_case_to_the_host_even_with_the_right_code() {
+        let f = fixture();
+        let key = f.device.verifying_key();
+        let code = f.notice.access_code.grouped();
+        let mut fields: Vec<&[u8]> = vec![&key.0, &f.sealed.envelope, code.as_bytes()];
+        fields.extend(f.sealed.blobs.iter().map(Vec::as_slice));
+        let mut payload = vec![PROTOCOL_VERSION, 0x03, u8::try_from(fields.len()).expect("few")];
+        for field in fields {
+            payload.extend_from_slice(&u32::try_from(field.len()).expect("small").to_be_bytes());
+            payload.extend_from_slice(field);
+        }
+        let answer = Response::from_payload(&f.enclave.handle(&payload, 1_795_000_000_000)).expect("an answer");
+        assert_eq!(error_code(answer), ErrorCode::Malformed);
     }
 
     #[test]

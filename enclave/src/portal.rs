@@ -14,7 +14,9 @@ use fieldseal_core::notice::PayeeConfig;
 use fieldseal_core::seal::{EnclavePublicKey, VerifyingKey};
 use fieldseal_core::ticket::{AccessCode, TicketNumber};
 use fieldseal_core::wire::enclave::ErrorCode;
-use fieldseal_portal::backend::{Backend, BackendError, CaseSummary, CheckoutRecord, NewPayment, Recorded, Release};
+use fieldseal_portal::backend::{
+    Backend, BackendError, CaseSummary, CheckoutRecord, Ledger, NewPayment, Recorded, Release,
+};
 use fieldseal_portal::pay::{
     Checkout, CheckoutRequest, CheckoutState, PaymentEvent, PaymentProvider, ProviderError, WebhookError,
 };
@@ -59,6 +61,22 @@ impl<P: Platform> ZoneBackend<P> {
     async fn done(&self, ask: Ask, attachments: &[Vec<u8>]) -> Result<(), BackendError> {
         match self.link.ask(&ask, attachments).await.map_err(failed)?.0 {
             Answer::Done => Ok(()),
+            other => Err(unexpected(&other)),
+        }
+    }
+}
+
+impl<P: Platform + 'static> Ledger for ZoneBackend<P> {
+    async fn checkout(&self, session_id: &str) -> Result<Option<CheckoutRecord>, BackendError> {
+        match self.ask(Ask::Checkout { session_id: session_id.to_owned() }).await? {
+            Answer::Checkout(c) => Ok(c.filter(|c| c.session_id == session_id)),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    async fn record_payment(&self, payment: &NewPayment) -> Result<Recorded, BackendError> {
+        match self.ask(Ask::RecordPayment { payment: PaymentFacts::from(payment) }).await? {
+            Answer::Recorded(r) => Ok(r),
             other => Err(unexpected(&other)),
         }
     }
@@ -123,22 +141,8 @@ impl<P: Platform + 'static> Backend for ZoneBackend<P> {
         }
     }
 
-    async fn checkout(&self, session_id: &str) -> Result<Option<CheckoutRecord>, BackendError> {
-        match self.ask(Ask::Checkout { session_id: session_id.to_owned() }).await? {
-            Answer::Checkout(c) => Ok(c.filter(|c| c.session_id == session_id)),
-            other => Err(unexpected(&other)),
-        }
-    }
-
     async fn insert_checkout(&self, checkout: &CheckoutRecord) -> Result<(), BackendError> {
         self.done(Ask::InsertCheckout { checkout: checkout.clone() }, &[]).await
-    }
-
-    async fn record_payment(&self, payment: &NewPayment) -> Result<Recorded, BackendError> {
-        match self.ask(Ask::RecordPayment { payment: PaymentFacts::from(payment) }).await? {
-            Answer::Recorded(r) => Ok(r),
-            other => Err(unexpected(&other)),
-        }
     }
 
     async fn record_objection(&self, ticket: &TicketNumber, sealed: Vec<u8>, at_ms: i64) -> Result<(), BackendError> {

@@ -74,7 +74,6 @@ fn bench_backend(rt: &tokio::runtime::Runtime, name: &str, database_url: Option<
         public_url: None,
         cookie_secure: None,
         session_idle: None,
-        client_ip_header: None,
     };
     let server = rt.block_on(serve::start(&opts)).unwrap_or_else(|e| panic!("{e}"));
     let health = rt.block_on(server.relay.enclave.health()).expect("enclave health");

@@ -110,7 +110,6 @@ pub fn run(opts: &DemoOptions) -> Result<(), DemoError> {
         public_url: None,
         cookie_secure: None,
         session_idle: None,
-        client_ip_header: None,
     };
     print!("  [1/5] starting enclave and server … ");
     flush();
@@ -239,10 +238,21 @@ pub fn run(opts: &DemoOptions) -> Result<(), DemoError> {
     }
     println!();
     println!("The server keeps running on {} (Ctrl-C stops it). Try:", server.url());
-    println!(
-        "  open {}/ in a browser: the citizen portal (ticket number and access code from a notice above)",
-        server.url()
-    );
+    if let Some(web) = server.web_url() {
+        println!(
+            "  open {web}/ in a browser: the citizen portal, served by the sealed zone (ticket number and access \
+             code from a notice above)"
+        );
+        let spki = health.attestation.claimed_body().and_then(|b| b.tls_spki_sha256).unwrap_or_default();
+        if let Some(bytes) = fieldseal_core::seal::decode_hex(&spki) {
+            use base64::Engine as _;
+            println!(
+                "    its certificate is made inside the zone and self-signed, so a browser warns; trust exactly the \
+                 attested key instead: chromium --ignore-certificate-errors-spki-list={}",
+                base64::engine::general_purpose::STANDARD.encode(bytes)
+            );
+        }
+    }
     println!("  curl {}/health", server.url());
     println!("  fieldseal admin --data {} devices", server_dir.display());
     println!(

@@ -55,18 +55,15 @@ enum Command {
         /// The enclave program (default: fieldseal-enclave next to this program).
         #[arg(long, env = "FIELDSEAL_ENCLAVE_BIN")]
         enclave_bin: Option<PathBuf>,
-        /// The address citizens reach the portal at, e.g. https://bussgeld.example (default: this server's own address).
+        /// The https:// address citizens reach the portal at, e.g. https://bussgeld.example (the sealed zone's pages behind --web-port; default: https:// and this server's web address).
         #[arg(long, env = "FIELDSEAL_PUBLIC_URL")]
         public_url: Option<String>,
-        /// Mark the portal's session cookie Secure (default: yes, unless the public address is plain http on loopback).
+        /// Mark the back office's session cookie Secure (default: yes, unless served as plain http on loopback). The portal's, served over the zone's TLS, always is.
         #[arg(long, env = "FIELDSEAL_COOKIE_SECURE")]
         cookie_secure: Option<bool>,
         /// End a portal session after this many seconds without a request (default 600).
         #[arg(long, env = "FIELDSEAL_SESSION_IDLE_SECS", value_parser = clap::value_parser!(u64).range(2..=86_400))]
         session_idle_secs: Option<u64>,
-        /// Only behind a reverse proxy that sets it: the header with the client's address (e.g. X-Forwarded-For), for the portal's per-client limit.
-        #[arg(long, env = "FIELDSEAL_CLIENT_IP_HEADER")]
-        client_ip_header: Option<String>,
     },
     /// Administration: enrolment codes, devices and back-office clerks.
     Admin {
@@ -194,7 +191,6 @@ fn main() -> ExitCode {
             public_url,
             cookie_secure,
             session_idle_secs,
-            client_ip_header,
         } => {
             init_logging("info");
             let opts = serve::ServeOptions {
@@ -208,7 +204,6 @@ fn main() -> ExitCode {
                 public_url,
                 cookie_secure,
                 session_idle: session_idle_secs.map(std::time::Duration::from_secs),
-                client_ip_header,
             };
             runtime().and_then(|rt| {
                 rt.block_on(async {

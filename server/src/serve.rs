@@ -31,14 +31,12 @@ pub struct ServeOptions {
     pub enclave_socket: Option<PathBuf>,
     /// The enclave executable (default: `fieldseal-enclave` next to this program).
     pub enclave_bin: Option<PathBuf>,
-    /// The portal's public address (default: `http://` this server's address).
+    /// The portal's public `https://` address (default: `https://` and the web relay's address).
     pub public_url: Option<String>,
-    /// Mark the session cookie `Secure` (default: unless the public address is plain-http loopback).
+    /// Mark the back office's session cookie `Secure` (default: unless served as plain http on loopback).
     pub cookie_secure: Option<bool>,
     /// Idle time-out of a portal session (default 10 minutes).
     pub session_idle: Option<Duration>,
-    /// Behind a reverse proxy: the header holding the client's address (e.g. `x-forwarded-for`).
-    pub client_ip_header: Option<String>,
 }
 
 /// Why the server did not start, each with what to do.
@@ -269,17 +267,16 @@ pub async fn start(opts: &ServeOptions) -> Result<Server, ServeError> {
         fieldseal_portal::pay::load(&data.join("payments.json"))
             .map_err(|e| ServeError::Payments(e.to_string()))?
             .map(Arc::from);
-    let public_url = opts.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
-    let cookie_secure = opts.cookie_secure.unwrap_or(public_url.starts_with("https://") || !addr.ip().is_loopback());
+    let cookie_secure = opts.cookie_secure.unwrap_or(!addr.ip().is_loopback());
     if provider.is_none() {
         tracing::info!("no payments.json in the data folder: online card payment is off (bank transfer only)");
     }
     let idle = opts.session_idle.unwrap_or(fieldseal_portal::web::session::IDLE);
-    let store = web_addr.map(|web| {
-        let zone_url = match &opts.public_url {
-            Some(u) if u.starts_with("https://") => u.clone(),
-            _ => format!("https://{web}"),
-        };
+    let zone_url = web_addr.map(|web| match &opts.public_url {
+        Some(u) if u.starts_with("https://") => u.trim_end_matches('/').to_owned(),
+        _ => format!("https://{web}"),
+    });
+    let store = zone_url.clone().map(|zone_url| {
         let settings = fieldseal_portal::remote::ZoneSettings {
             payee: relay.issued.payee.clone(),
             offences: relay
@@ -299,25 +296,18 @@ pub async fn start(opts: &ServeOptions) -> Result<Server, ServeError> {
         crate::zone_store::StoreService::new(Arc::clone(&relay), provider.clone(), settings)
             .run(zone_store_socket(&socket))
     });
-    let portal = fieldseal_portal::Portal::new(
-        Arc::new(crate::portal::ServerPortal::new(Arc::clone(&relay))),
-        provider,
-        fieldseal_portal::PortalConfig {
-            secure_cookies: cookie_secure,
-            public_base_url: public_url,
-            idle,
-            client_ip_header: opts.client_ip_header.as_ref().map(|h| h.to_ascii_lowercase()),
-            ..Default::default()
-        },
-    );
     let office = crate::office::Office::new(
         Arc::clone(&relay),
-        crate::office::OfficeConfig {
-            secure_cookies: cookie_secure,
-            idle: opts.session_idle.unwrap_or(fieldseal_portal::web::session::IDLE),
-        },
+        crate::office::OfficeConfig { secure_cookies: cookie_secure, idle },
     );
-    let pages = fieldseal_portal::router(portal).merge(crate::office::router(office));
+    // The citizen pages are the zone's; the host takes the provider's webhooks (ledger only)
+    // and sends a browser that comes to its address on to the zone's.
+    let mut pages =
+        fieldseal_portal::web::webhook_router(Arc::new(crate::portal::ServerPortal::new(Arc::clone(&relay))), provider)
+            .merge(crate::office::router(office));
+    if let Some(zone_url) = zone_url {
+        pages = pages.merge(fieldseal_portal::web::redirect_to_zone(zone_url));
+    }
     let app = crate::api::app(Arc::clone(&relay), pages).into_make_service_with_connect_info::<SocketAddr>();
     let task = tokio::spawn(async move {
         axum::serve(listener, app)

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use fieldseal_portal::backend::{Backend as _, BackendError};
+use fieldseal_portal::backend::{BackendError, Ledger as _};
 use fieldseal_portal::pay::PaymentProvider;
 use fieldseal_portal::remote::{Answer, Ask, SealedCaseHead, ZoneSettings, decode, encode, read_frame, write_frame};
 use tokio::net::UnixStream;

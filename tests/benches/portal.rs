@@ -1,9 +1,11 @@
 //! Citizen case pages per second, and their p50/p99 latency, at 16 and 64 concurrent clients
 //! on loopback. Each client holds its own signed-in session for its own ticket, so every
-//! request is a full case view: index and ledger from the database, envelope and photo blobs
-//! read, the enclave opens the case for the access code, the page is rendered with the photos.
-//! The baseline, measured in the same run against the same server, is its static liveness
-//! endpoint `/health/live`.
+//! request is a full case view inside the sealed zone: index and ledger asked of the host,
+//! envelope and photo blobs sent over, the zone opens the case and renders the page with the
+//! photos. Every request is a new TCP connection and TLS handshake through the host's relay
+//! (the client keeps no connection open). Baselines measured in the same run against the same
+//! server: the zone's static stylesheet over the same relayed TLS (what TLS and the relay
+//! cost), and the host's plain-http liveness endpoint `/health/live`.
 //!
 //! Real processes: `fieldseal serve` (SQLite) and its enclave. Build them in release first:
 //! `cargo build --release --workspace --bins && cargo bench -p fieldseal-tests --bench portal`.
@@ -23,8 +25,8 @@ struct Figures {
     bytes: usize,
 }
 
-/// `clients` threads request `path` back to back for `secs`; every answer must be a 200.
-fn load(url: &str, path: &str, clients: &[WebClient], secs: u64) -> Figures {
+/// `clients` threads request `url` back to back for `secs`; every answer must be a 200.
+fn load(url: &str, clients: &[WebClient], secs: u64) -> Figures {
     let until = Instant::now() + Duration::from_secs(secs);
     let started = Instant::now();
     let per_thread: Vec<(Vec<Duration>, usize)> = std::thread::scope(|s| {
@@ -36,10 +38,9 @@ fn load(url: &str, path: &str, clients: &[WebClient], secs: u64) -> Figures {
                     let mut bytes = 0;
                     while Instant::now() < until {
                         let t = Instant::now();
-                        let mut res =
-                            c.agent.get(&format!("{url}{path}")).header("cookie", &c.cookie).call().expect("answers");
-                        assert_eq!(res.status().as_u16(), 200, "{path}");
-                        bytes = res.body_mut().read_to_vec().expect("body").len();
+                        let answer = c.send("GET", url, None, &[]);
+                        assert_eq!(answer.status, 200, "{url}");
+                        bytes = answer.body.len();
                         latencies.push(t.elapsed());
                     }
                     (latencies, bytes)
@@ -63,7 +64,7 @@ fn main() {
     let data = TempDir::new("bench-portal");
     let backend = Backend::sqlite();
     let server = Server::start(&data.0, &backend);
-    let url = server.url.clone();
+    let zone = server.zone_url();
     let max = CLIENTS.iter().copied().max().unwrap_or(1);
     print!("setting up: {max} tickets captured, synced and signed in … ");
     let mut phone = Phone::enrolled(&server, &data.0, &backend);
@@ -72,35 +73,37 @@ fn main() {
     let clients: Vec<WebClient> = std::thread::scope(|s| {
         notices
             .iter()
-            .map(|n| s.spawn(|| WebClient::signed_in(&url, n)))
+            .map(|n| s.spawn(|| server.citizen().sign_in(&zone, n)))
             .collect::<Vec<_>>()
             .into_iter()
             .map(|h| h.join().expect("sign-in"))
             .collect()
     });
     println!("done");
-    println!("case page vs /health/live on the same server, {secs} s each, SQLite, 2 photos per case");
-    println!("{:>8} | {:>22} | {:>22} | {:>7}", "clients", "case page req/s p50 p99", "health req/s p50 p99", "ratio");
+    println!(
+        "case page (zone, TLS via relay) vs static page (zone, TLS via relay) vs /health/live (host, http), {secs} s each, SQLite, 2 photos per case"
+    );
+    println!(
+        "{:>8} | {:>22} | {:>22} | {:>22}",
+        "clients", "case page req/s p50 p99", "static req/s p50 p99", "health req/s p50 p99"
+    );
+    let (case_url, static_url, live_url) =
+        (format!("{zone}/case"), format!("{zone}/static/portal.css"), format!("{}/health/live", server.url));
+    let row = |f: &Figures| {
+        format!("{:>7.0} {:>6.1}ms {:>6.1}ms", f.rps, f.p50.as_secs_f64() * 1e3, f.p99.as_secs_f64() * 1e3)
+    };
     for n in CLIENTS {
         let set = &clients[..n];
         // Alternate which goes first so neither always meets a warmer server.
-        let (case, live) = if n % 2 == 0 {
-            let case = load(&url, "/case", set, secs);
-            (case, load(&url, "/health/live", set, secs))
+        let (case, tls, live) = if n % 2 == 0 {
+            let case = load(&case_url, set, secs);
+            (case, load(&static_url, set, secs), load(&live_url, set, secs))
         } else {
-            let live = load(&url, "/health/live", set, secs);
-            (load(&url, "/case", set, secs), live)
+            let live = load(&live_url, set, secs);
+            let tls = load(&static_url, set, secs);
+            (load(&case_url, set, secs), tls, live)
         };
-        println!(
-            "{n:>8} | {:>7.0} {:>6.1}ms {:>6.1}ms | {:>7.0} {:>6.1}ms {:>6.1}ms | {:>7.3}",
-            case.rps,
-            case.p50.as_secs_f64() * 1e3,
-            case.p99.as_secs_f64() * 1e3,
-            live.rps,
-            live.p50.as_secs_f64() * 1e3,
-            live.p99.as_secs_f64() * 1e3,
-            case.rps / live.rps
-        );
+        println!("{n:>8} | {} | {} | {}", row(&case), row(&tls), row(&live));
         if n == CLIENTS[0] {
             println!("{:>8}   case page {} KB (HTML with the photos inline)", "", case.bytes / 1024);
         }

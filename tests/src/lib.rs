@@ -7,12 +7,15 @@
 
 pub mod browser;
 pub mod camt;
+mod web_client;
 pub mod zone;
+
 use std::io::{BufRead as _, BufReader, Read as _, Seek as _};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+pub use web_client::WebClient;
 
 use fieldseal_core::attestation::{AttestationPolicy, PinnedRoot, SIMULATED_PLATFORM};
 use fieldseal_core::sync::HttpTransport;
@@ -243,6 +246,32 @@ impl Server {
         String::from_utf8_lossy(&self.log.lock().expect("log")).into_owned()
     }
 
+    /// The sealed zone's pages, `https://…` through this server's relay.
+    pub fn zone_url(&self) -> String {
+        format!("https://{}", self.web_addr)
+    }
+
+    /// A client of the zone's pages, trusting the TLS key the verified attestation names.
+    pub fn citizen(&self) -> WebClient {
+        WebClient::pinned(zone::attested_tls_key(&self.url, &policy_for()))
+    }
+
+    /// The process id of the sealed zone this server started (its child `fieldseal-enclave`).
+    pub fn zone_pid(&self) -> u32 {
+        let server = self.pid();
+        std::fs::read_dir("/proc")
+            .expect("/proc")
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+            .find(|pid| {
+                let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+                // "pid (comm) state ppid …": the name may hold spaces, so read after the last ')'.
+                let (name, rest) = stat.rsplit_once(')').unwrap_or_default();
+                let ppid = rest.split_whitespace().nth(1).and_then(|p| p.parse::<u32>().ok());
+                name.ends_with("(fieldseal-encla") && ppid == Some(server)
+            })
+            .expect("the server's zone process")
+    }
+
     /// Searches the server process's readable memory for `needle`.
     pub fn memory_contains(&self, needle: &[u8]) -> bool {
         process_memory_contains(self.pid(), needle)
@@ -381,117 +410,6 @@ impl Drop for PaySandbox {
     }
 }
 
-/// A browser-less web client for the portal: keeps the session cookie itself and never
-/// follows redirects.
-pub struct WebClient {
-    /// The HTTP agent.
-    pub agent: ureq::Agent,
-    /// The `name=value` of the session cookie.
-    pub cookie: String,
-}
-
-impl Default for WebClient {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl WebClient {
-    /// A client without a session.
-    pub fn new() -> Self {
-        let agent = ureq::Agent::config_builder().max_redirects(0).http_status_as_error(false).build().new_agent();
-        Self { agent, cookie: String::new() }
-    }
-
-    /// A client signed in to the portal at `url` with the notice's ticket number and code.
-    pub fn signed_in(url: &str, notice: &fieldseal_core::notice::Notice) -> Self {
-        let mut c = Self::new();
-        let (_, _, start) = c.get(&format!("{url}/"));
-        let (status, location) = c.post(
-            &format!("{url}/login"),
-            &[
-                ("csrf", &csrf_of(&start)),
-                ("ticket", &notice.ticket_number.grouped()),
-                ("code", &notice.access_code.grouped()),
-            ],
-        );
-        assert_eq!((status, location.as_str()), (303, "/case"), "signed in");
-        c
-    }
-
-    fn keep_cookie(&mut self, res: &ureq::http::Response<ureq::Body>) {
-        if let Some(c) = res.headers().get("set-cookie").and_then(|v| v.to_str().ok()) {
-            self.cookie = c.split(';').next().unwrap_or_default().to_owned();
-        }
-    }
-
-    /// GET: status, `Location`, body.
-    pub fn get(&mut self, url: &str) -> (u16, String, String) {
-        let mut res = self.agent.get(url).header("cookie", &self.cookie).call().expect("answers");
-        self.keep_cookie(&res);
-        let location = header(&res, "location");
-        (res.status().as_u16(), location, res.body_mut().read_to_string().expect("body"))
-    }
-
-    /// POST a form: status and `Location`.
-    pub fn post(&mut self, url: &str, form: &[(&str, &str)]) -> (u16, String) {
-        let (status, location, _) = self.post_page(url, form);
-        (status, location)
-    }
-
-    /// POST a form: status, `Location` and the page it answers with.
-    pub fn post_page(&mut self, url: &str, form: &[(&str, &str)]) -> (u16, String, String) {
-        let mut res =
-            self.agent.post(url).header("cookie", &self.cookie).send_form(form.iter().copied()).expect("answers");
-        self.keep_cookie(&res);
-        let location = header(&res, "location");
-        (res.status().as_u16(), location, res.body_mut().read_to_string().expect("body"))
-    }
-
-    /// POST `multipart/form-data`: text fields and one file; status and the page.
-    pub fn post_file(&mut self, url: &str, fields: &[(&str, &str)], file: (&str, &str, &[u8])) -> (u16, String) {
-        let boundary = format!("----fieldseal{}", fieldseal_core::wire::envelope::Id16::make_random().to_hex());
-        let mut body = Vec::new();
-        for (name, value) in fields {
-            body.extend_from_slice(
-                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
-                    .as_bytes(),
-            );
-        }
-        let (name, filename, bytes) = file;
-        body.extend_from_slice(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{filename}\"\r\n\
-                 Content-Type: application/xml\r\n\r\n"
-            )
-            .as_bytes(),
-        );
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-        let mut res = self
-            .agent
-            .post(url)
-            .header("cookie", &self.cookie)
-            .header("content-type", &format!("multipart/form-data; boundary={boundary}"))
-            .send(&body[..])
-            .expect("answers");
-        self.keep_cookie(&res);
-        (res.status().as_u16(), res.body_mut().read_to_string().expect("body"))
-    }
-
-    /// A client signed in to the back office at `url` (no TOTP).
-    pub fn clerk(url: &str, username: &str, password: &str) -> Self {
-        let mut c = Self::new();
-        let (_, _, page) = c.get(&format!("{url}/office/login"));
-        let (status, location) = c.post(
-            &format!("{url}/office/login"),
-            &[("csrf", &csrf_of(&page)), ("username", username), ("password", password)],
-        );
-        assert_eq!((status, location.as_str()), (303, "/office/"), "{username} signed in");
-        c
-    }
-}
-
 /// Creates a back-office clerk with `fieldseal admin add-clerk` (password on standard input),
 /// as an administrator does; returns the TOTP secret (base32) when `totp` is asked for.
 pub fn add_clerk(
@@ -600,7 +518,7 @@ pub fn process_memory_contains(pid: u32, needle: &[u8]) -> bool {
         if mem.seek(std::io::SeekFrom::Start(start)).is_err() || mem.read_exact(&mut buf).is_err() {
             continue;
         }
-        if buf.windows(needle.len()).any(|w| w == needle) {
+        if memchr::memmem::find(&buf, needle).is_some() {
             return true;
         }
     }

@@ -76,6 +76,19 @@ pub struct Answer {
 /// `GET path` on the zone through the relay at `web_addr`, trusting only `spki_sha256`.
 /// A handshake refused by the pin is an `Err` naming the TLS error.
 pub fn get(web_addr: &str, spki_sha256: [u8; 32], path: &str) -> Result<Answer, String> {
+    request(web_addr, spki_sha256, "GET", path, &[], &[])
+}
+
+/// One HTTP/1.1 request on a new TLS connection through the relay at `web_addr`, trusting
+/// only `spki_sha256`: `headers` as `(name, value)`, then `body`.
+pub fn request(
+    web_addr: &str,
+    spki_sha256: [u8; 32],
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<Answer, String> {
     let provider = fieldseal_enclave::tls::crypto_provider();
     let verifier = Arc::new(PinnedSpki { spki_sha256, provider: Arc::clone(&provider) });
     let config = rustls::ClientConfig::builder_with_provider(provider)
@@ -87,10 +100,18 @@ pub fn get(web_addr: &str, spki_sha256: [u8; 32], path: &str) -> Result<Answer, 
     let name = ServerName::try_from("localhost").map_err(|e| e.to_string())?;
     let conn = rustls::ClientConnection::new(Arc::new(config), name).map_err(|e| e.to_string())?;
     let tcp = TcpStream::connect(web_addr).map_err(|e| format!("connect {web_addr}: {e}"))?;
-    tcp.set_read_timeout(Some(Duration::from_secs(20))).map_err(|e| e.to_string())?;
+    tcp.set_read_timeout(Some(Duration::from_secs(60))).map_err(|e| e.to_string())?;
     let mut tls = rustls::StreamOwned::new(conn, tcp);
-    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
-    tls.write_all(request.as_bytes()).map_err(|e| format!("TLS: {e}"))?;
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if method != "GET" {
+        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    head.push_str("\r\n");
+    tls.write_all(head.as_bytes()).map_err(|e| format!("TLS: {e}"))?;
+    tls.write_all(body).map_err(|e| format!("TLS: {e}"))?;
     let mut raw = Vec::new();
     match tls.read_to_end(&mut raw) {
         Ok(_) => {}
@@ -99,6 +120,22 @@ pub fn get(web_addr: &str, spki_sha256: [u8; 32], path: &str) -> Result<Answer, 
         Err(e) => return Err(format!("TLS: {e}")),
     }
     parse_answer(&raw)
+}
+
+impl Answer {
+    /// A header's value (`name` lower-case), empty when absent.
+    pub fn header(&self, name: &str) -> String {
+        self.headers
+            .iter()
+            .find_map(|h| h.strip_prefix(name).and_then(|r| r.strip_prefix(": ")))
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// The body as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
 }
 
 fn parse_answer(raw: &[u8]) -> Result<Answer, String> {

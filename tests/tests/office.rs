@@ -394,11 +394,12 @@ fn roles_csrf_limits_and_refusals_over_http() {
 
     // A citizen's objection: sealed when it arrives, read by a supervisor for a stated purpose.
     let n = &w.current[1];
-    let mut citizen = WebClient::signed_in(&url, n);
-    let (_, _, form) = citizen.get(&format!("{url}/case/objection"));
+    let zone = w.server.zone_url();
+    let mut citizen = w.server.citizen().sign_in(&zone, n);
+    let (_, _, form) = citizen.get(&format!("{zone}/case/objection"));
     let objection = "Canary objection 5d1: the sign was covered by a hedge.";
     let (status, _) = citizen.post_file(
-        &format!("{url}/case/objection"),
+        &format!("{zone}/case/objection"),
         &[("csrf", &csrf_of(&form)), ("statement", objection)],
         ("photo", "", b""),
     );
@@ -549,9 +550,10 @@ fn reminder_policy_reminds_with_a_fee_before_it_escalates() {
     assert!(case.contains(&format!("{new_deadline} (after 1 reminder(s)")), "{case}");
 
     // The citizen sees the new deadline and the fee in what is still to pay.
-    let mut citizen = WebClient::signed_in(&url, f);
-    citizen.get(&format!("{url}/lang/en?next=/case"));
-    let (_, _, page) = citizen.get(&format!("{url}/case"));
+    let zone = w.server.zone_url();
+    let mut citizen = w.server.citizen().sign_in(&zone, f);
+    citizen.get(&format!("{zone}/lang/en?next=/case"));
+    let (_, _, page) = citizen.get(&format!("{zone}/case"));
     let owed = f.total_cents + 500;
     assert!(page.contains(&format!("€{}.{:02}", owed / 100, owed % 100)), "the fee is owed: {page}");
     assert!(!page.contains("Deadline passed"), "the reminder moved the deadline");

@@ -23,6 +23,10 @@ const CANARY_STATEMENT: &str = "Canary-Widerspruch-9f3e: I was loading goods for
 
 struct World {
     data: TempDir,
+    /// The zone's pages, `https://…` through the host's relay.
+    url: String,
+    /// The zone's TLS key hash, from the verified attestation.
+    spki: [u8; 32],
     server: Server,
     sandbox: PaySandbox,
     notices: Vec<Notice>,
@@ -40,7 +44,21 @@ fn world(backend: &Backend, webhook_delay_ms: u64, serve_args: &[&str]) -> World
     let notices = phone.capture(2, CANARY_PLATE);
     sync::sync_outbox(&mut phone.store, &server.transport(), &SyncOptions::default(), &mut |_| {}).expect("syncs");
     assert_eq!(phone.unsynced(), 0);
-    World { data, server, sandbox, notices, _phone: phone }
+    let url = format!("https://{}", server.web_addr);
+    let spki = attested_tls_key(&server.url, &policy_for());
+    World { data, url, spki, server, sandbox, notices, _phone: phone }
+}
+
+impl World {
+    /// A citizen's client of the zone's pages, without a session.
+    fn citizen(&self) -> WebClient {
+        WebClient::pinned(self.spki)
+    }
+
+    /// A citizen's client signed in with the notice's ticket number and code.
+    fn signed_in(&self, notice: &Notice) -> WebClient {
+        self.citizen().sign_in(&self.url, notice)
+    }
 }
 
 fn sign_in(b: &mut Browser, url: &str, notice: &Notice) {
@@ -56,9 +74,8 @@ fn citizen_finds_checks_pays_and_objects_in_chromium() {
     let w = world(&Backend::sqlite(), 1500, &[]);
     // The pages come from the sealed zone, over TLS that ends inside it; the browser trusts
     // the key the verified attestation names.
-    let url = format!("https://{}", w.server.web_addr);
-    let spki = attested_tls_key(&w.server.url, &policy_for());
-    let pin = format!("--ignore-certificate-errors-spki-list={}", chromium_spki_pin(&spki));
+    let url = w.url.clone();
+    let pin = format!("--ignore-certificate-errors-spki-list={}", chromium_spki_pin(&w.spki));
     let (first, second) = (&w.notices[0], &w.notices[1]);
     let mut b = Browser::start_with("portal-citizen", 1024, 900, &[pin]).expect("headless Chromium");
 
@@ -227,6 +244,25 @@ fn citizen_finds_checks_pays_and_objects_in_chromium() {
 
     // Nothing personal reached the server's files or log.
     assert_nothing_personal(&w.data.0, &w.server.log_text());
+
+    // Nor the host's memory: it relayed the whole walk-through's bytes, still encrypted, and
+    // answered the zone by ticket number. The scan finds what the host does hold (the ticket
+    // number it stores, the sandbox's session ids) and what this test process holds.
+    let host = w.server.pid();
+    assert!(w.server.memory_contains(first.ticket_number.digits().as_bytes()), "the memory scan finds what is there");
+    assert!(fieldseal_tests::process_memory_contains(std::process::id(), CANARY_STATEMENT.as_bytes()));
+    let code = first.access_code.grouped();
+    for needle in [
+        CANARY_PLATE,
+        CANARY_PLATE_NORMALISED,
+        "BQZ4711",
+        "Canary-Widerspruch",
+        code.as_str(),
+        code.to_lowercase().as_str(),
+        first.access_code.expose(),
+    ] {
+        assert!(!w.server.memory_contains(needle.as_bytes()), "{needle:?} in the host's memory (pid {host})");
+    }
 }
 
 /// Every field has a label, every image a text, and text contrast is at least 4.5:1 (WCAG AA).
@@ -315,10 +351,12 @@ fn event(session_id: &str, reference: &str, amount_cents: u64) -> serde_json::Va
 /// one charge, one payment.
 fn each_payment_counts_once(backend: &Backend) {
     let w = world(backend, 0, &[]);
-    let url = w.server.url.clone();
+    let url = w.url.clone();
+    // Webhooks go to the host, which keeps the ledger and the provider's secret.
+    let host = w.server.url.clone();
     let (first, second) = (&w.notices[0], &w.notices[1]);
     let ticket = first.ticket_number.grouped();
-    let mut c = WebClient::signed_in(&url, first);
+    let mut c = w.signed_in(first);
     let (status, _, case) = c.get(&format!("{url}/case"));
     assert_eq!(status, 200);
     let csrf = csrf_of(&case);
@@ -338,8 +376,8 @@ fn each_payment_counts_once(backend: &Backend) {
 
     // Forged (wrong secret) and stale webhooks are refused before anything is looked up.
     let paid = event(&session_id, &digits, first.total_cents);
-    assert_eq!(post_webhook(&url, "whsec_not-the-secret-at-all", &paid, now_ms() / 1000), 400);
-    assert_eq!(post_webhook(&url, &w.sandbox.webhook_secret, &paid, now_ms() / 1000 - 3600), 400);
+    assert_eq!(post_webhook(&host, "whsec_not-the-secret-at-all", &paid, now_ms() / 1000), 400);
+    assert_eq!(post_webhook(&host, &w.sandbox.webhook_secret, &paid, now_ms() / 1000 - 3600), 400);
     let receipt_rows = |c: &mut WebClient| c.get(&format!("{url}/case/receipt")).2.matches("class=\"payment\"").count();
     assert_eq!(receipt_rows(&mut c), 0, "nothing recorded by refused webhooks");
 
@@ -366,16 +404,16 @@ fn each_payment_counts_once(backend: &Backend) {
     let (status, location, _) = c.get(&back);
     assert_eq!((status, location.as_str()), (303, "/case?paid=1"), "the return after the webhook");
     // Without the session (as after a cross-site redirect), the return page shows only ticket and amount.
-    let (status, _, page) = WebClient::new().get(&back);
+    let (status, _, page) = w.citizen().get(&back);
     assert_eq!(status, 200);
     assert!(page.contains(&ticket) && !page.contains("QZ"), "no personal data on the return page");
 
     // A replayed webhook and a webhook naming another ticket change nothing.
-    assert_eq!(post_webhook(&url, &w.sandbox.webhook_secret, &paid, now_ms() / 1000), 200);
+    assert_eq!(post_webhook(&host, &w.sandbox.webhook_secret, &paid, now_ms() / 1000), 200);
     let other = event(&session_id, second.ticket_number.digits(), first.total_cents);
-    assert_eq!(post_webhook(&url, &w.sandbox.webhook_secret, &other, now_ms() / 1000), 422);
+    assert_eq!(post_webhook(&host, &w.sandbox.webhook_secret, &other, now_ms() / 1000), 422);
     let unknown = event("cs_00000000000000000000000000000000", &digits, 100);
-    assert_eq!(post_webhook(&url, &w.sandbox.webhook_secret, &unknown, now_ms() / 1000), 404);
+    assert_eq!(post_webhook(&host, &w.sandbox.webhook_secret, &unknown, now_ms() / 1000), 404);
 
     assert_eq!(receipt_rows(&mut c), 1, "one payment");
     assert_eq!(w.sandbox.charges().len(), 1, "one charge");
@@ -385,7 +423,7 @@ fn each_payment_counts_once(backend: &Backend) {
     let (_, location) = c.post(&format!("{url}/pay/start"), &[("csrf", &csrf)]);
     assert_eq!(location, "/case?paid=1");
     // The second ticket's case is untouched.
-    let (_, _, case) = WebClient::signed_in(&url, second).get(&format!("{url}/case"));
+    let (_, _, case) = w.signed_in(second).get(&format!("{url}/case"));
     assert!(case.contains("class=\"status open\""), "the other case is still open");
 }
 
@@ -394,12 +432,12 @@ fn each_payment_counts_once(backend: &Backend) {
 #[test]
 fn sign_in_limits_sessions_and_headers() {
     let w = world(&Backend::sqlite(), 0, &["--session-idle-secs", "2"]);
-    let url = w.server.url.clone();
+    let url = w.url.clone();
     let (first, second) = (&w.notices[0], &w.notices[1]);
 
     // Headers of every page.
-    let res = ureq::get(&format!("{url}/")).call().expect("start page");
-    let csp = header(&res, "content-security-policy");
+    let res = w.citizen().exchange("GET", &format!("{url}/"), None, &[]);
+    let csp = res.header("content-security-policy");
     assert!(
         csp.contains("default-src 'none'") && csp.contains("script-src 'self'") && !csp.contains("unsafe"),
         "{csp}"
@@ -408,14 +446,20 @@ fn sign_in_limits_sessions_and_headers() {
         csp.contains("frame-ancestors 'none'") && csp.contains(&format!("form-action 'self' {}", w.sandbox.url)),
         "{csp}"
     );
-    assert_eq!(header(&res, "cache-control"), "no-store");
-    assert_eq!(header(&res, "x-content-type-options"), "nosniff");
-    let cookie = header(&res, "set-cookie");
+    assert_eq!(res.header("cache-control"), "no-store");
+    assert_eq!(res.header("x-content-type-options"), "nosniff");
+    assert_eq!(res.header("strict-transport-security"), "max-age=31536000", "HTTPS only, for a year");
+    let cookie = res.header("set-cookie");
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
-    assert!(!cookie.contains("Secure"), "plain-http loopback: not Secure unless --cookie-secure true");
+    assert!(cookie.contains("Secure"), "served over the zone's TLS, the cookie is Secure: {cookie}");
+    // The host's own address sends a citizen on to the zone's (a notice printed with it works).
+    let (status, location, _) = WebClient::new().get(&format!("{}/n/123?s=abc", w.server.url));
+    assert_eq!((status, location.as_str()), (308, format!("{url}/n/123?s=abc").as_str()));
+    let (status, _, _) = WebClient::new().get(&format!("{}/case", w.server.url));
+    assert_eq!(status, 404, "the host serves no citizen page itself");
 
     // A form without the session's CSRF token signs nobody in.
-    let mut c = WebClient::new();
+    let mut c = w.citizen();
     let _ = c.get(&format!("{url}/"));
     let (status, _) = c.post(
         &format!("{url}/login"),
@@ -424,7 +468,7 @@ fn sign_in_limits_sessions_and_headers() {
     assert_eq!(status, 403);
 
     // Idle time-out: after 2 s without a request the case needs the code again.
-    let mut idle = WebClient::signed_in(&url, second);
+    let mut idle = w.signed_in(second);
     assert_eq!(idle.get(&format!("{url}/case")).0, 200);
     std::thread::sleep(std::time::Duration::from_millis(2600));
     let (status, location, _) = idle.get(&format!("{url}/case"));
@@ -434,20 +478,16 @@ fn sign_in_limits_sessions_and_headers() {
     let attempt = |c: &mut WebClient, ticket: &str, code: &str| {
         let (_, _, start) = c.get(&format!("{url}/"));
         let started = std::time::Instant::now();
-        let res = c
-            .agent
-            .post(&format!("{url}/login"))
-            .header("cookie", &c.cookie)
-            .send_form([("csrf", csrf_of(&start).as_str()), ("ticket", ticket), ("code", code)])
-            .expect("answers");
-        let status = res.status().as_u16();
-        let body = res.into_body().read_to_string().expect("body");
+        let (status, _, body) = c.post_page(
+            &format!("{url}/login"),
+            &[("csrf", csrf_of(&start).as_str()), ("ticket", ticket), ("code", code)],
+        );
         let flash =
             body.split("id=\"flash\"").nth(1).unwrap_or_default().split("</div>").next().unwrap_or_default().to_owned();
         (status, flash, started.elapsed())
     };
     let unknown = fieldseal_core::ticket::TicketNumber::issue(9999, 1234567).expect("ticket").grouped();
-    let mut c = WebClient::new();
+    let mut c = w.citizen();
     let (s1, f1, t1) = attempt(&mut c, &unknown, "ABCD-EFGH-JKMN");
     let (s2, f2, t2) = attempt(&mut c, &first.ticket_number.grouped(), "ABCD-EFGH-JKMN");
     assert_eq!((s1, &f1), (s2, &f2), "one answer for an unknown ticket and a wrong code");
@@ -467,7 +507,7 @@ fn sign_in_limits_sessions_and_headers() {
     assert_eq!(attempt(&mut c, &second.ticket_number.grouped(), &second.access_code.grouped()).0, 303);
 
     // Per client: 20 failures (6 so far) lock this client out for every ticket.
-    let mut c = WebClient::new();
+    let mut c = w.citizen();
     for i in 0..14u32 {
         let other = fieldseal_core::ticket::TicketNumber::issue(9000, i + 1).expect("ticket").grouped();
         let (status, _, _) = attempt(&mut c, &other, "ABCD-EFGH-JKMN");
@@ -487,26 +527,31 @@ fn peak_rss_mib(pid: u32) -> f64 {
 
 /// Tried as a hostile citizen would (MASVS-CODE-4, ASVS 12.1.1): a 381 KB PNG of 7000x7000
 /// pixels at 16-bit RGBA (392 MB decoded) sent as the objection photo four times at once. Each
-/// is refused with a clear answer and stores nothing, the server's peak memory stays where it
-/// was (it once grew from 33 MB to 2 GB), and a proper objection goes through afterwards.
+/// is refused with a clear answer and stores nothing, the zone's (and the host's) peak memory
+/// stays where it was (the server once grew from 33 MB to 2 GB), and a proper objection goes
+/// through afterwards.
 #[test]
 fn pixel_bomb_objections_at_once_do_not_grow_the_server() {
     let w = world(&Backend::sqlite(), 0, &[]);
-    let url = w.server.url.clone();
+    let url = w.url.clone();
     let notice = &w.notices[0];
     let bomb = std::fs::read(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/samples/photos/bad/black-7000x7000-rgba16.png"),
     )
     .expect("test photo");
-    let pid = w.server.pid();
-    // Peak memory counted from here on (root may reset it; the tests run as root).
-    std::fs::write(format!("/proc/{pid}/clear_refs"), "5").expect("resets the peak");
-    let before = peak_rss_mib(pid);
+    // Photos are processed in the zone; the host only relays their encrypted bytes. Peak
+    // memory of both counted from here on (root may reset it; the tests run as root).
+    let pids = [w.server.pid(), w.server.zone_pid()];
+    for pid in pids {
+        std::fs::write(format!("/proc/{pid}/clear_refs"), "5").expect("resets the peak");
+    }
+    let before = pids.map(peak_rss_mib);
+    let spki = w.spki;
     let answers: Vec<(u16, String)> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..4)
             .map(|_| {
                 s.spawn(|| {
-                    let mut citizen = WebClient::signed_in(&url, notice);
+                    let mut citizen = WebClient::pinned(spki).sign_in(&url, notice);
                     let (_, _, form) = citizen.get(&format!("{url}/case/objection"));
                     citizen.post_file(
                         &format!("{url}/case/objection"),
@@ -518,18 +563,21 @@ fn pixel_bomb_objections_at_once_do_not_grow_the_server() {
             .collect();
         handles.into_iter().map(|h| h.join().expect("joins")).collect()
     });
-    let grown = peak_rss_mib(pid) - before;
-    println!("4 pixel-bomb objections at once: server peak {before:.0} MiB -> +{grown:.1} MiB");
+    let grown = [peak_rss_mib(pids[0]) - before[0], peak_rss_mib(pids[1]) - before[1]];
+    println!(
+        "4 pixel-bomb objections at once: host peak {:.0} MiB -> +{:.1} MiB, zone peak {:.0} MiB -> +{:.1} MiB",
+        before[0], grown[0], before[1], grown[1]
+    );
     for (status, page) in &answers {
         assert_eq!(*status, 422, "refused as unprocessable: {page}");
         // In the citizen's language (German here), the reason included.
         assert!(page.contains("bräuchte zum Einlesen mehr Speicher als erlaubt"), "the reason in German: {page}");
         assert!(page.contains("The sign was hidden."), "the statement is kept for another try");
     }
-    assert!(grown < 64.0, "the server's peak grew by {grown:.0} MiB for four 381 KB uploads");
+    assert!(grown[0] < 64.0 && grown[1] < 64.0, "peaks grew by {grown:?} MiB (host, zone) for four 381 KB uploads");
 
     // Nothing was stored: the same case takes a proper objection now.
-    let mut citizen = WebClient::signed_in(&url, notice);
+    let mut citizen = w.signed_in(notice);
     let (_, _, form) = citizen.get(&format!("{url}/case/objection"));
     let photo = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/samples/photos/Portrait_5.jpg"))
         .expect("test photo");

@@ -25,7 +25,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
 use axum::routing::{get, post};
 
-use crate::backend::Backend;
+use crate::backend::{Backend, Ledger};
 use crate::pay::PaymentProvider;
 use limits::{Limiter, PER_CLIENT, PER_TICKET};
 use session::Sessions;
@@ -147,7 +147,6 @@ pub fn router<B: Backend>(portal: Arc<Portal<B>>) -> Router {
         .route("/pay/start", post(payments::start::<B>))
         .route("/pay/return", get(payments::back::<B>))
         .route("/pay/cancel", get(payments::cancelled::<B>))
-        .route("/pay/webhook/{provider}", post(payments::webhook::<B>))
         .route("/static/portal.css", get(pages::css))
         .route("/static/portal.js", get(pages::js))
         .layer(DefaultBodyLimit::max(MAX_FORM_BODY))
@@ -156,6 +155,25 @@ pub fn router<B: Backend>(portal: Arc<Portal<B>>) -> Router {
             async move { security_headers(&p.csp, req, next).await }
         }))
         .with_state(portal)
+}
+
+/// The payment provider's webhook, on the host: it keeps the ledger and the provider's secret,
+/// and a webhook carries only a session id, a ticket number and an amount.
+pub fn webhook_router<L: Ledger>(ledger: Arc<L>, provider: Option<Arc<dyn PaymentProvider>>) -> Router {
+    Router::new()
+        .route("/pay/webhook/{provider}", post(payments::webhook::<L>))
+        .layer(DefaultBodyLimit::max(MAX_FORM_BODY))
+        .with_state(Arc::new(payments::Webhooks { ledger, provider }))
+}
+
+/// The citizen pages' addresses on the host, sent on to the same address on the sealed zone's
+/// `https://` origin (`zone_url`): a notice printed with the host's address still works.
+pub fn redirect_to_zone(zone_url: String) -> Router {
+    let go = move |uri: axum::http::Uri| {
+        let target = format!("{zone_url}{}", uri.path_and_query().map_or("/", |p| p.as_str()));
+        async move { axum::response::Redirect::permanent(&target) }
+    };
+    Router::new().route("/", get(go.clone())).route("/n/{ticket}", get(go))
 }
 
 /// Headers every portal (and back-office) answer carries; `csp` is the page's policy.

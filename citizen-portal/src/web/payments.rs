@@ -25,7 +25,7 @@ use serde::Deserialize;
 
 use super::pages::{Chrome, CsrfForm, Flash, MessagePage, html, json_error, session_on_return, signed_in, unavailable};
 use super::{Portal, now_ms};
-use crate::backend::{Backend, CheckoutRecord, NewPayment, Recorded};
+use crate::backend::{Backend, CheckoutRecord, Ledger, NewPayment, Recorded};
 use crate::pay::{CheckoutRequest, CheckoutStatus, PaymentProvider, SESSION_ID_PLACEHOLDER};
 
 type St<B> = State<Arc<Portal<B>>>;
@@ -76,7 +76,8 @@ pub(crate) async fn start<B: Backend>(State(p): St<B>, headers: HeaderMap, Form(
                 return Redirect::to(&c.redirect_url).into_response();
             }
             Some(Ok(state)) if state.status == CheckoutStatus::Paid => {
-                record(&p, provider.name(), c, state.amount_cents, state.paid_at_ms.unwrap_or_else(now_ms)).await;
+                record(&*p.backend, provider.name(), c, state.amount_cents, state.paid_at_ms.unwrap_or_else(now_ms))
+                    .await;
                 return Redirect::to("/case?paid=1").into_response();
             }
             Some(Ok(_)) => {}
@@ -121,7 +122,7 @@ pub(crate) async fn start<B: Backend>(State(p): St<B>, headers: HeaderMap, Form(
     Redirect::to(&checkout.redirect_url).into_response()
 }
 
-async fn record<B: Backend>(p: &Portal<B>, provider: &str, c: &CheckoutRecord, amount: u64, paid_at_ms: i64) -> bool {
+async fn record<L: Ledger>(ledger: &L, provider: &str, c: &CheckoutRecord, amount: u64, paid_at_ms: i64) -> bool {
     let payment = NewPayment {
         ticket: c.ticket.clone(),
         amount_cents: amount,
@@ -130,7 +131,7 @@ async fn record<B: Backend>(p: &Portal<B>, provider: &str, c: &CheckoutRecord, a
         external_ref: c.session_id.clone(),
         booked_at_ms: paid_at_ms,
     };
-    match p.backend.record_payment(&payment).await {
+    match ledger.record_payment(&payment).await {
         Ok(Recorded::New) => {
             tracing::info!(provider, amount_cents = amount, "online payment recorded");
             true
@@ -189,8 +190,14 @@ pub(crate) async fn back<B: Backend>(State(p): St<B>, headers: HeaderMap, Query(
     }
     match state.status {
         CheckoutStatus::Paid => {
-            if !record(&p, provider.name(), &checkout, state.amount_cents, state.paid_at_ms.unwrap_or_else(now_ms))
-                .await
+            if !record(
+                &*p.backend,
+                provider.name(),
+                &checkout,
+                state.amount_cents,
+                state.paid_at_ms.unwrap_or_else(now_ms),
+            )
+            .await
             {
                 return message(t.payment_received_title, t.payment_pending.into(), StatusCode::ACCEPTED);
             }
@@ -225,9 +232,15 @@ pub(crate) async fn cancelled<B: Backend>(State(p): St<B>, headers: HeaderMap) -
     html(StatusCode::OK, page.render(), cookie)
 }
 
+/// Where a provider's webhooks are taken: the ledger and the provider that signs them.
+pub struct Webhooks<L> {
+    pub(crate) ledger: Arc<L>,
+    pub(crate) provider: Option<Arc<dyn PaymentProvider>>,
+}
+
 /// The provider's signed notification of a payment.
-pub(crate) async fn webhook<B: Backend>(
-    State(p): St<B>,
+pub(crate) async fn webhook<L: Ledger>(
+    State(p): State<Arc<Webhooks<L>>>,
     Path(name): Path<String>,
     headers: HeaderMap,
     body: Bytes,
@@ -243,7 +256,7 @@ pub(crate) async fn webhook<B: Backend>(
             return json_error(StatusCode::BAD_REQUEST, &e.to_string());
         }
     };
-    let checkout = match p.backend.checkout(&event.session_id).await {
+    let checkout = match p.ledger.checkout(&event.session_id).await {
         Ok(Some(c)) if c.provider == provider.name() => c,
         Ok(_) => {
             tracing::warn!(provider = provider.name(), "webhook for an unknown checkout");
@@ -258,7 +271,7 @@ pub(crate) async fn webhook<B: Backend>(
         tracing::error!(provider = provider.name(), "webhook reference or currency does not match its checkout");
         return json_error(StatusCode::UNPROCESSABLE_ENTITY, "the event does not match its checkout session");
     }
-    if record(&p, provider.name(), &checkout, event.amount_cents, event.paid_at_ms).await {
+    if record(&*p.ledger, provider.name(), &checkout, event.amount_cents, event.paid_at_ms).await {
         StatusCode::OK.into_response()
     } else {
         json_error(StatusCode::SERVICE_UNAVAILABLE, "try again later")

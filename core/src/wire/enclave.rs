@@ -14,7 +14,7 @@
 //! |---|---|---|
 //! | `0x01` | [`Request::Health`] | none |
 //! | `0x02` | [`Request::OpenIndex`] | device key (32), envelope |
-//! | `0x03` | [`Request::CitizenView`] | device key (32), envelope, access code, blobs… |
+//! | `0x03` | retired: a citizen's view is made inside the zone, where the portal runs; refused as malformed |
 //! | `0x04` | [`Request::ClerkView`] | device key (32), envelope, purpose, actor, blobs… |
 //! | `0x05` | [`Request::ClerkObjection`] | ticket number (12 ASCII digits), sealed objection, purpose, actor |
 //! | `0x06` | [`Request::ClerkBankDetails`] | bank entry key (UTF-8), sealed bank details, purpose, actor |
@@ -61,7 +61,6 @@ pub const MAX_TEXT_BYTES: usize = 500;
 
 const HEALTH: u8 = 0x01;
 const OPEN_INDEX: u8 = 0x02;
-const CITIZEN_VIEW: u8 = 0x03;
 const CLERK_VIEW: u8 = 0x04;
 const CLERK_OBJECTION: u8 = 0x05;
 const CLERK_BANK_DETAILS: u8 = 0x06;
@@ -84,17 +83,6 @@ pub enum Request {
         device_key: VerifyingKey,
         /// The envelope bytes.
         envelope: Vec<u8>,
-    },
-    /// Release a case to the citizen who holds its access code (with photos).
-    CitizenView {
-        /// The registered device key.
-        device_key: VerifyingKey,
-        /// The envelope bytes.
-        envelope: Vec<u8>,
-        /// The access code the citizen typed.
-        access_code: Zeroizing<String>,
-        /// The sealed photo blobs, index order.
-        blobs: Vec<Vec<u8>>,
     },
     /// Release a case to a clerk for a stated purpose (with photos and notes).
     ClerkView {
@@ -138,9 +126,6 @@ impl fmt::Debug for Request {
         match self {
             Self::Health => f.write_str("Health"),
             Self::OpenIndex { envelope, .. } => write!(f, "OpenIndex({} bytes)", envelope.len()),
-            Self::CitizenView { envelope, blobs, .. } => {
-                write!(f, "CitizenView({} bytes, {} blobs, code <redacted>)", envelope.len(), blobs.len())
-            }
             Self::ClerkView { envelope, blobs, .. } => {
                 write!(f, "ClerkView({} bytes, {} blobs)", envelope.len(), blobs.len())
             }
@@ -520,11 +505,6 @@ impl Request {
         match self {
             Self::Health => encode(HEALTH, &[]),
             Self::OpenIndex { device_key, envelope } => encode(OPEN_INDEX, &[&device_key.0, envelope]),
-            Self::CitizenView { device_key, envelope, access_code, blobs } => {
-                let mut f: Vec<&[u8]> = vec![&device_key.0, envelope, access_code.as_bytes()];
-                f.extend(blobs.iter().map(Vec::as_slice));
-                encode(CITIZEN_VIEW, &f)
-            }
             Self::ClerkView { device_key, envelope, purpose, actor, blobs } => {
                 let mut f: Vec<&[u8]> = vec![&device_key.0, envelope, purpose.as_bytes(), actor.as_bytes()];
                 f.extend(blobs.iter().map(Vec::as_slice));
@@ -547,12 +527,6 @@ impl Request {
             (OPEN_INDEX, [key, envelope]) => {
                 Ok(Self::OpenIndex { device_key: key_field(key)?, envelope: envelope.to_vec() })
             }
-            (CITIZEN_VIEW, [key, envelope, code, rest @ ..]) => Ok(Self::CitizenView {
-                device_key: key_field(key)?,
-                envelope: envelope.to_vec(),
-                access_code: Zeroizing::new(text_field(code, "access code is not short UTF-8")?),
-                blobs: blobs(rest),
-            }),
             (CLERK_VIEW, [key, envelope, purpose, actor, rest @ ..]) => Ok(Self::ClerkView {
                 device_key: key_field(key)?,
                 envelope: envelope.to_vec(),
@@ -572,7 +546,7 @@ impl Request {
                 purpose: text_field(purpose, "purpose is not short UTF-8")?,
                 actor: text_field(actor, "actor is not short UTF-8")?,
             }),
-            (HEALTH | OPEN_INDEX | CITIZEN_VIEW | CLERK_VIEW | CLERK_OBJECTION | CLERK_BANK_DETAILS, _) => {
+            (HEALTH | OPEN_INDEX | CLERK_VIEW | CLERK_OBJECTION | CLERK_BANK_DETAILS, _) => {
                 Err(ProtocolError::Invalid("wrong number of fields"))
             }
             (other, _) => Err(ProtocolError::UnknownKind(other)),
@@ -667,12 +641,6 @@ mod tests {
         vec![
             Request::Health,
             Request::OpenIndex { device_key: VerifyingKey([7; 32]), envelope: vec![1, 2, 3] },
-            Request::CitizenView {
-                device_key: VerifyingKey([8; 32]),
-                envelope: vec![9; 40],
-                access_code: Zeroizing::new("ABCD-EFGH-JKLM".into()),
-                blobs: vec![vec![1; 5], vec![]],
-            },
             Request::ClerkView {
                 device_key: VerifyingKey([9; 32]),
                 envelope: vec![4; 10],
@@ -928,8 +896,11 @@ mod tests {
         assert_eq!(Request::from_payload(&short_key).err(), Some(ProtocolError::Invalid("device key is not 32 bytes")));
         let missing = encode(OPEN_INDEX, &[&[1; 32]]);
         assert_eq!(Request::from_payload(&missing).err(), Some(ProtocolError::Invalid("wrong number of fields")));
-        let bad_code = encode(CITIZEN_VIEW, &[&[1; 32], &[2], &[0xff, 0xfe]]);
-        assert!(matches!(Request::from_payload(&bad_code), Err(ProtocolError::Invalid(_))));
+        let bad_purpose = encode(CLERK_VIEW, &[&[1; 32], &[2], &[0xff, 0xfe], b"clerk-1"]);
+        assert!(matches!(Request::from_payload(&bad_purpose), Err(ProtocolError::Invalid(_))));
+        // The retired citizen view (0x03) is no request any more.
+        let retired = encode(0x03, &[&[1; 32], &[2], b"ABCD-EFGH-JKMN"]);
+        assert_eq!(Request::from_payload(&retired).err(), Some(ProtocolError::UnknownKind(0x03)));
         // A response kind is not a request.
         assert_eq!(Request::from_payload(&encode(INDEX_REPLY, &[b"{}"])).err(), Some(ProtocolError::UnknownKind(0x82)));
     }
