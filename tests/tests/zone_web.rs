@@ -106,3 +106,30 @@ fn pages_come_over_tls_that_ends_in_the_zone_and_clients_pin_the_attested_key() 
         assert!(text.contains("ERR_CERT"), "Chromium names the certificate error: {text}");
     }
 }
+
+/// The zone links only what it needs: no database and no HTTP client reach its executable, so
+/// nothing in it can open a file-backed store or call out (the seccomp filter refuses both
+/// anyway). Read from the symbol table; the host's executable is the control that the search
+/// finds them where they are.
+#[test]
+fn the_zone_executable_holds_no_database_and_no_http_client() {
+    let symbols = |name: &str| {
+        let out = std::process::Command::new("nm")
+            .arg("-C")
+            .arg(fieldseal_tests::bin(name))
+            .output()
+            .expect("nm (binutils, installed with gcc) runs");
+        assert!(out.status.success(), "nm {name}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // (A drop of core's store error type, which wraps the database crate's error, may remain:
+    // a type, no database code.)
+    let forbidden = ["sqlite3_", "rusqlite::Connection", "ureq::", "sqlx", "reqwest::"];
+    let host = symbols("fieldseal");
+    assert!(host.contains("sqlite3_") && host.contains("ureq::"), "the control finds them in the host");
+    let zone = symbols("fieldseal-enclave");
+    assert!(zone.contains("rustls::"), "the zone's own symbols are read");
+    for needle in forbidden {
+        assert!(!zone.contains(needle), "the zone's executable holds {needle}");
+    }
+}
