@@ -458,6 +458,15 @@ fn sign_in_limits_sessions_and_headers() {
     let (status, _, _) = WebClient::new().get(&format!("{}/case", w.server.url));
     assert_eq!(status, 404, "the host serves no citizen page itself");
 
+    // The language switch sends the browser back only to this portal's own pages (found in
+    // review: `/\t/evil.example` reads as `//evil.example`, control characters gave a 500).
+    let mut c = w.citizen();
+    for next in ["/%09/evil.example", "/%0d%0aSet-Cookie:%20x=1", "/%0a/evil.example", "/%00/x", "//evil.example"] {
+        let (status, location, _) = c.get(&format!("{url}/lang/de?next={next}"));
+        assert_eq!((status, location.as_str()), (303, "/"), "{next}");
+    }
+    assert_eq!(c.get(&format!("{url}/lang/de?next=/case/receipt")).1, "/case/receipt");
+
     // A form without the session's CSRF token signs nobody in.
     let mut c = w.citizen();
     let _ = c.get(&format!("{url}/"));
@@ -587,4 +596,46 @@ fn pixel_bomb_objections_at_once_do_not_grow_the_server() {
         ("photo", "sign.jpg", &photo),
     );
     assert!(status == 303 || status == 200, "a proper objection is received: {status}");
+}
+
+/// Tried as a hostile citizen would (ASVS 2.2.1, found in review): 200 wrong codes for one
+/// ticket sent at the same moment. The limit is checked and counted in one step inside the
+/// zone, so at most its 5 attempts are checked; the rest are refused at once, and the ticket is
+/// locked afterwards even against the right code.
+#[test]
+fn parallel_wrong_codes_never_pass_the_per_ticket_limit() {
+    let w = world(&Backend::sqlite(), 0, &[]);
+    let (url, spki, notice) = (w.url.clone(), w.spki, &w.notices[1]);
+    let ticket = notice.ticket_number.grouped();
+    // Every client first fetches the start page (a session and its CSRF token), then all post
+    // their wrong code together.
+    let start = std::sync::Barrier::new(200);
+    let statuses: Vec<u16> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..200)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut c = WebClient::pinned(spki);
+                    let (_, _, page) = c.get(&format!("{url}/"));
+                    start.wait();
+                    let form =
+                        [("csrf", csrf_of(&page)), ("ticket", ticket.clone()), ("code", "ABCD-EFGH-JKMN".into())];
+                    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                    c.post(&format!("{url}/login"), &form).0
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("joins")).collect()
+    });
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    println!("200 parallel wrong codes: {checked} checked, {refused} refused at once");
+    assert!(checked <= 5, "{checked} wrong codes were checked; the limit is 5");
+    assert_eq!(checked + refused, 200, "every attempt answered 401 or 429: {statuses:?}");
+    let mut c = w.citizen();
+    let (_, _, page) = c.get(&format!("{url}/"));
+    let (status, _) = c.post(
+        &format!("{url}/login"),
+        &[("csrf", &csrf_of(&page)), ("ticket", &ticket), ("code", &notice.access_code.grouped())],
+    );
+    assert_eq!(status, 429, "the ticket is locked, even against the right code");
 }

@@ -8,6 +8,7 @@
 
 pub mod error_pages;
 pub mod limits;
+mod next;
 mod pages;
 mod payments;
 pub mod session;

@@ -298,11 +298,16 @@ pub(crate) async fn login<B: Backend>(
     }
     let ticket_key: String = form.ticket.chars().filter(char::is_ascii_digit).take(32).collect();
     let now = Instant::now();
-    if let Some(wait) = p.per_client.wait(&ip, now).or_else(|| p.per_ticket.wait(&ticket_key, now)) {
-        pad(started, p.config.min_login_time).await;
-        let text = t.too_many.replace("{n}", &minutes(wait).to_string());
-        return retry(Flash::new("error", t.error_prefix, text), StatusCode::TOO_MANY_REQUESTS, &session, None);
-    }
+    // Each attempt takes a slot of both limits first, so parallel attempts never pass them.
+    let slots = p.per_client.begin(&ip, now).and_then(|client| Ok((client, p.per_ticket.begin(&ticket_key, now)?)));
+    let (client_attempt, ticket_attempt) = match slots {
+        Ok(slots) => slots,
+        Err(wait) => {
+            pad(started, p.config.min_login_time).await;
+            let text = t.too_many.replace("{n}", &minutes(wait).to_string());
+            return retry(Flash::new("error", t.error_prefix, text), StatusCode::TOO_MANY_REQUESTS, &session, None);
+        }
+    };
     let release = match (TicketNumber::parse(&form.ticket), AccessCode::parse(&form.code)) {
         (Ok(ticket), Ok(code)) => match p.backend.release(&ticket, &code).await {
             Ok(Release::Granted(view)) => {
@@ -330,7 +335,7 @@ pub(crate) async fn login<B: Backend>(
         }
         Err(Some(e)) => unavailable(&session, &e),
         Err(None) => {
-            let locked = [p.per_client.fail(&ip, now), p.per_ticket.fail(&ticket_key, now)].into_iter().flatten().max();
+            let locked = [client_attempt.fail(now), ticket_attempt.fail(now)].into_iter().flatten().max();
             tracing::info!("portal sign-in refused");
             pad(started, p.config.min_login_time).await;
             let text = match locked {
@@ -813,9 +818,8 @@ pub(crate) async fn switch_lang<B: Backend>(
     if let Some(lang) = Lang::parse(&lang) {
         p.sessions.set_lang(&session.id, lang);
     }
-    // Only paths of this site: no scheme, no host, no protocol-relative `//`.
-    let next = q.next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\')).unwrap_or("/".into());
-    let mut res = Redirect::to(&next).into_response();
+    let next = q.next.as_deref().and_then(super::next::local_page).unwrap_or("/");
+    let mut res = Redirect::to(next).into_response();
     if let Some(v) = cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
         res.headers_mut().append(header::SET_COOKIE, v);
     }

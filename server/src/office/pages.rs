@@ -281,11 +281,17 @@ pub(crate) async fn login(State(o): State<Arc<Office>>, headers: HeaderMap, Form
         let f = Frame::new(s, "Sign in", "").with("error", text);
         html(status, LoginPage { f, username: name.clone() }.render(), cookie)
     };
-    if let Some(wait) = o.failures.wait(&name, Instant::now()) {
-        pad(started).await;
-        let text = format!("Too many failed sign-ins for this name. Try again in {} minutes.", limits::minutes(wait));
-        return retry(&s, StatusCode::TOO_MANY_REQUESTS, text, cookie);
-    }
+    // The attempt takes a slot first, so parallel attempts never pass the limit; dropped
+    // without failing (signed in, or the database failed) it counts nothing.
+    let attempt = match o.failures.begin(&name, Instant::now()) {
+        Ok(a) => a,
+        Err(wait) => {
+            pad(started).await;
+            let text =
+                format!("Too many failed sign-ins for this name. Try again in {} minutes.", limits::minutes(wait));
+            return retry(&s, StatusCode::TOO_MANY_REQUESTS, text, cookie);
+        }
+    };
     let clerk = match o.relay.db.clerk_by_name(&name).await {
         Ok(c) => c,
         Err(e) => return db_failed(&s, e),
@@ -345,7 +351,7 @@ pub(crate) async fn login(State(o): State<Arc<Office>>, headers: HeaderMap, Form
             if let Err(e) = o.relay.db.audit_sign_in(c.as_ref().map(|c| c.id), false, why, now).await {
                 return db_failed(&s, e);
             }
-            let locked = o.failures.fail(&name, Instant::now());
+            let locked = attempt.fail(Instant::now());
             pad(started).await;
             let text = match locked {
                 Some(wait) => {
