@@ -156,13 +156,13 @@ pub trait Backend: Ledger {
     ) -> impl Future<Output = Result<Vec<CheckoutRecord>, BackendError>> + Send;
     /// Keeps a new checkout (a second insert of the same session id changes nothing).
     fn insert_checkout(&self, checkout: &CheckoutRecord) -> impl Future<Output = Result<(), BackendError>> + Send;
-    /// Keeps a sealed objection.
+    /// Keeps a sealed objection: [`Recorded::Duplicate`] (nothing kept) when the case has one.
     fn record_objection(
         &self,
         ticket: &TicketNumber,
         sealed: Vec<u8>,
         at_ms: i64,
-    ) -> impl Future<Output = Result<(), BackendError>> + Send;
+    ) -> impl Future<Output = Result<Recorded, BackendError>> + Send;
     /// Payee and portal settings.
     fn payee(&self) -> &PayeeConfig;
     /// A catalogue entry.

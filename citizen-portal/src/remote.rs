@@ -54,7 +54,8 @@ pub enum Ask {
     InsertCheckout { checkout: CheckoutRecord },
     /// Count a payment once.
     RecordPayment { payment: PaymentFacts },
-    /// Keep a sealed objection (the one attachment).
+    /// Keep a sealed objection (the one attachment); answered `Recorded` (`Duplicate`: the case
+    /// has one already, nothing kept).
     RecordObjection { ticket: TicketNumber, at_ms: i64 },
     /// The zone released a case to the holder of its access code (for the audit log).
     Released { ticket: TicketNumber, photos: usize },

@@ -145,8 +145,17 @@ impl<P: Platform + 'static> Backend for ZoneBackend<P> {
         self.done(Ask::InsertCheckout { checkout: checkout.clone() }, &[]).await
     }
 
-    async fn record_objection(&self, ticket: &TicketNumber, sealed: Vec<u8>, at_ms: i64) -> Result<(), BackendError> {
-        self.done(Ask::RecordObjection { ticket: ticket.clone(), at_ms }, &[sealed]).await
+    async fn record_objection(
+        &self,
+        ticket: &TicketNumber,
+        sealed: Vec<u8>,
+        at_ms: i64,
+    ) -> Result<Recorded, BackendError> {
+        match self.link.ask(&Ask::RecordObjection { ticket: ticket.clone(), at_ms }, &[sealed]).await.map_err(failed)?.0
+        {
+            Answer::Recorded(r) => Ok(r),
+            other => Err(unexpected(&other)),
+        }
     }
 
     fn payee(&self) -> &PayeeConfig {

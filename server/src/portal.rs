@@ -62,7 +62,7 @@ impl ServerPortal {
         ticket: &TicketNumber,
         sealed: Vec<u8>,
         at_ms: i64,
-    ) -> Result<(), BackendError> {
+    ) -> Result<Recorded, BackendError> {
         self.relay.db.insert_objection(ticket, &sealed, at_ms).await.map_err(db)
     }
 }

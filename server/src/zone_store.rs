@@ -109,7 +109,7 @@ impl StoreService {
             },
             Ask::RecordObjection { ticket, at_ms } => match (parts.len(), parts.pop()) {
                 (1, Some(sealed)) => {
-                    p.record_objection(&ticket, sealed, at_ms).await.map_or_else(failed, |()| Answer::Done)
+                    p.record_objection(&ticket, sealed, at_ms).await.map_or_else(failed, Answer::Recorded)
                 }
                 _ => Answer::Failed { unavailable: false, message: "an objection is one sealed attachment".into() },
             },

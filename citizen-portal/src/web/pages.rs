@@ -23,7 +23,7 @@ use super::limits::minutes;
 use super::session::{self, Lookup, Session, SignedIn};
 use super::text::{Lang, Texts};
 use super::{ClientAddr, Portal, cookie_header, now_ms};
-use crate::backend::{Backend, BackendError, CaseSummary, Release, Status};
+use crate::backend::{Backend, BackendError, CaseSummary, Recorded, Release, Status};
 
 type St<B> = State<Arc<Portal<B>>>;
 
@@ -764,11 +764,20 @@ pub(crate) async fn objection<B: Backend>(State(p): St<B>, headers: HeaderMap, m
         }
     };
     drop(objection);
-    if let Err(e) = p.backend.record_objection(&signed.ticket, sealed, now_ms()).await {
-        return unavailable(&session, &e);
+    match p.backend.record_objection(&signed.ticket, sealed, now_ms()).await {
+        Ok(Recorded::New) => {
+            tracing::info!("objection received and sealed");
+            Redirect::to("/case?objected=1").into_response()
+        }
+        // Another objection to this case arrived first (sent at the same moment): only one
+        // counts, and this citizen is told so rather than told it was received.
+        Ok(Recorded::Duplicate) => {
+            tracing::info!("objection refused: the case has one already");
+            objection_retry(&session, String::new(), t.objection_already.to_owned(), StatusCode::CONFLICT)
+        }
+        Ok(Recorded::UnknownCase) => Redirect::to("/").into_response(),
+        Err(e) => unavailable(&session, &e),
     }
-    tracing::info!("objection received and sealed");
-    Redirect::to("/case?objected=1").into_response()
 }
 
 fn objection_retry(session: &Session, statement: String, text: String, status: StatusCode) -> Response {

@@ -212,18 +212,22 @@ impl Db {
         })
     }
 
-    /// Keeps a sealed objection, with its audit entry.
-    pub async fn insert_objection(&self, ticket: &TicketNumber, sealed: &[u8], now: i64) -> Result<(), DbError> {
+    /// Keeps a sealed objection, with its audit entry: [`Recorded::New`], or
+    /// [`Recorded::Duplicate`] (nothing stored) when the case has one already. One per case,
+    /// enforced by a unique index, so objections sent at the same moment keep only the first.
+    pub async fn insert_objection(&self, ticket: &TicketNumber, sealed: &[u8], now: i64) -> Result<Recorded, DbError> {
         let mut tx = self.pool.begin().await.map_err(q("starting to store an objection"))?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO objections (ticket_number, sealed, received_at_ms) VALUES ($1, $2, $3) RETURNING id",
+        let id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO objections (ticket_number, sealed, received_at_ms) VALUES ($1, $2, $3) \
+             ON CONFLICT (ticket_number) DO NOTHING RETURNING id",
         )
         .bind(ticket.digits())
         .bind(sealed.to_vec())
         .bind(now)
-        .fetch_one(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await
         .map_err(q("storing an objection"))?;
+        let Some(id) = id else { return Ok(Recorded::Duplicate) };
         let detail = serde_json::json!({ "objection": id, "sealed_bytes": sealed.len() });
         let entry = super::NewEntry {
             at_ms: now,
@@ -234,7 +238,7 @@ impl Db {
         };
         super::append_audit(&mut tx, self.backend, &entry).await?;
         tx.commit().await.map_err(q("committing an objection"))?;
-        Ok(())
+        Ok(Recorded::New)
     }
 
     /// Sealed objections of a case, oldest first.
