@@ -139,6 +139,7 @@ async fn health(State(relay): Shared) -> Response {
         "enclave": if enclave_ok { "ok" } else { "unavailable" },
         "attestation_platform": platform,
         "enclave_sandbox": sandbox,
+        "uploads_in_progress": relay.uploads_in_progress(),
     });
     (status, Json(body)).into_response()
 }

@@ -420,11 +420,36 @@ impl Relay {
         offset: u64,
         chunk: &[u8],
     ) -> Result<BlobStatus, BlobError> {
+        let key = (*envelope_id, index);
         let lock = {
             let mut locks = self.blob_locks.lock().expect("the lock map is never poisoned");
-            Arc::clone(locks.entry((*envelope_id, index)).or_default())
+            Arc::clone(locks.entry(key).or_default())
         };
-        let _guard = lock.lock().await;
+        let result = {
+            let _guard = lock.lock().await;
+            self.put_blob_locked(envelope_id, index, offset, chunk).await
+        };
+        // The last one out removes the entry: junk requests for made-up envelopes (found in
+        // review) must not grow the map.
+        let mut locks = self.blob_locks.lock().expect("the lock map is never poisoned");
+        if Arc::strong_count(&lock) == 2 {
+            locks.remove(&key);
+        }
+        result
+    }
+
+    /// Uploads in progress now (blobs with a request under way).
+    pub fn uploads_in_progress(&self) -> usize {
+        self.blob_locks.lock().expect("the lock map is never poisoned").len()
+    }
+
+    async fn put_blob_locked(
+        &self,
+        envelope_id: &Id16,
+        index: u16,
+        offset: u64,
+        chunk: &[u8],
+    ) -> Result<BlobStatus, BlobError> {
         let (row, header) = self.stored_header(envelope_id).await?;
         let status = self.status_of(&row, &header, index).await?;
         if status.complete {

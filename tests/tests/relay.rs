@@ -212,6 +212,16 @@ fn hostile_uploads_are_refused_and_change_nothing(backend: Backend) {
     let r = t.send(Method::Put, &p3, &[("upload-offset", half.to_string())], &blob[half..]).expect("answers");
     let status: BlobStatus = serde_json::from_slice(&r.body).expect("status");
     assert!(status.complete && status.receipt.is_none(), "photo 1 is still missing");
+
+    // Junk uploads for made-up envelopes (found in review: each left a lock entry behind, so
+    // memory grew with junk requests) are refused and leave nothing in progress.
+    for _ in 0..300 {
+        let junk = path(Id16::make_random(), 0);
+        assert_eq!(t.send(Method::Put, &junk, &off0, b"junk").expect("answers").status, 404);
+    }
+    let health = t.send(Method::Get, "/health", &[], &[]).expect("answers");
+    let health: serde_json::Value = serde_json::from_slice(&health.body).expect("json");
+    assert_eq!(health["uploads_in_progress"], 0, "{health}");
     block_on(db.close());
 }
 
