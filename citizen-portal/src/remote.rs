@@ -118,8 +118,6 @@ pub struct ZoneSettings {
     pub offences: Vec<Offence>,
     /// The portal's public `https://` address.
     pub public_base_url: String,
-    /// Mark the session cookie `Secure`.
-    pub secure_cookies: bool,
     /// Idle time-out of a session, seconds.
     pub idle_secs: u64,
     /// The card payment provider, when one is configured.

@@ -258,7 +258,6 @@ pub fn router<P: Platform + 'static>(
         Arc::new(backend),
         provider,
         PortalConfig {
-            secure_cookies: settings.secure_cookies,
             idle: Duration::from_secs(settings.idle_secs.clamp(1, 24 * 3600)),
             public_base_url: settings.public_base_url,
             ..PortalConfig::default()

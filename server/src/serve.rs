@@ -286,7 +286,6 @@ pub async fn start(opts: &ServeOptions) -> Result<Server, ServeError> {
                 .map(|c| c.offences().to_vec())
                 .unwrap_or_default(),
             public_base_url: zone_url,
-            secure_cookies: true,
             idle_secs: idle.as_secs(),
             provider: provider.as_ref().map(|p| fieldseal_portal::remote::ProviderInfo {
                 name: p.name().to_owned(),

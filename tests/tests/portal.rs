@@ -452,6 +452,8 @@ fn sign_in_limits_sessions_and_headers() {
     let cookie = res.header("set-cookie");
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
     assert!(cookie.contains("Secure"), "served over the zone's TLS, the cookie is Secure: {cookie}");
+    // ASVS 3.3.1: the __Host- prefix, so no other host or plain-http page can plant or replace it.
+    assert!(cookie.starts_with("__Host-") && cookie.contains("Path=/;") && !cookie.contains("Domain"), "{cookie}");
     // The host's own address sends a citizen on to the zone's (a notice printed with it works).
     let (status, location, _) = WebClient::new().get(&format!("{}/n/123?s=abc", w.server.url));
     assert_eq!((status, location.as_str()), (308, format!("{url}/n/123?s=abc").as_str()));

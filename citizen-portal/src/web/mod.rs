@@ -39,8 +39,6 @@ const MAX_FORM_BODY: usize = 16 * 1024;
 /// How the portal behaves.
 #[derive(Debug, Clone)]
 pub struct PortalConfig {
-    /// Mark the session cookie `Secure` (off only for plain-http localhost use).
-    pub secure_cookies: bool,
     /// Idle time-out of a session.
     pub idle: Duration,
     /// Every sign-in answer takes at least this long, so timing tells nothing about which
@@ -56,7 +54,6 @@ pub struct PortalConfig {
 impl Default for PortalConfig {
     fn default() -> Self {
         Self {
-            secure_cookies: true,
             idle: session::IDLE,
             min_login_time: Duration::from_millis(300),
             public_base_url: "http://127.0.0.1".into(),

@@ -181,7 +181,7 @@ pub(crate) fn session_for<B: Backend>(p: &Portal<B>, headers: &HeaderMap) -> (Se
                 .and_then(|v| v.to_str().ok())
                 .map_or(Lang::De, Lang::from_accept_language);
             let s = p.sessions.create(lang);
-            let cookie = session::set_cookie(&s.id, p.config.secure_cookies);
+            let cookie = session::set_cookie(&s.id);
             (s, Some(cookie), matches!(other, Lookup::Expired))
         }
     }
@@ -325,7 +325,7 @@ pub(crate) async fn login<B: Backend>(
             match p.sessions.sign_in(&session.id, SignedIn { ticket, code }) {
                 Some(new) => {
                     let mut res = Redirect::to("/case").into_response();
-                    if let Ok(v) = HeaderValue::from_str(&session::set_cookie(&new.id, p.config.secure_cookies)) {
+                    if let Ok(v) = HeaderValue::from_str(&session::set_cookie(&new.id)) {
                         res.headers_mut().append(header::SET_COOKIE, v);
                     }
                     res
@@ -805,7 +805,7 @@ pub(crate) async fn logout<B: Backend>(State(p): St<B>, headers: HeaderMap, Form
     }
     let mut res = Redirect::to("/?ended=1").into_response();
     let h = res.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&session::clear_cookie(p.config.secure_cookies)) {
+    if let Ok(v) = HeaderValue::from_str(&session::clear_cookie()) {
         h.append(header::SET_COOKIE, v);
     }
     h.insert("clear-site-data", HeaderValue::from_static("\"cache\", \"cookies\", \"storage\""));

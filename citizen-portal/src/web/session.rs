@@ -15,8 +15,10 @@ use subtle::ConstantTimeEq as _;
 
 use super::text::Lang;
 
-/// Name of the session cookie.
-pub const COOKIE: &str = "fs_session";
+/// Name of the session cookie. The `__Host-` prefix (ASVS 3.3.1) makes browsers keep it only
+/// when set `Secure`, for this host alone (no `Domain`) and for the whole site (`Path=/`): a
+/// neighbouring subdomain or a plain-http page cannot plant or overwrite it.
+pub const COOKIE: &str = "__Host-fs_session";
 /// A session without requests for this long is gone.
 pub const IDLE: Duration = Duration::from_secs(10 * 60);
 /// No session lives longer than this.
@@ -176,9 +178,10 @@ pub fn named_cookie_value<'h>(header: Option<&'h str>, name: &str) -> Option<&'h
     })
 }
 
-/// The `Set-Cookie` value for a portal session id.
-pub fn set_cookie(id: &str, secure: bool) -> String {
-    set_named_cookie(COOKIE, "/", id, secure)
+/// The `Set-Cookie` value for a portal session id (always `Secure`: the portal is served only
+/// over the zone's TLS).
+pub fn set_cookie(id: &str) -> String {
+    set_named_cookie(COOKIE, "/", id, true)
 }
 
 /// The `Set-Cookie` value for session cookie `name` on `path`.
@@ -187,8 +190,8 @@ pub fn set_named_cookie(name: &str, path: &str, id: &str, secure: bool) -> Strin
 }
 
 /// The `Set-Cookie` value that deletes the portal's cookie.
-pub fn clear_cookie(secure: bool) -> String {
-    clear_named_cookie(COOKIE, "/", secure)
+pub fn clear_cookie() -> String {
+    clear_named_cookie(COOKIE, "/", true)
 }
 
 /// The `Set-Cookie` value that deletes cookie `name` on `path`.
@@ -233,7 +236,9 @@ mod tests {
         assert_eq!(cookie_value(Some(&format!("{COOKIE}=short"))), None);
         assert_eq!(cookie_value(Some(&format!("{COOKIE}={id}\"<"))), None);
         assert_eq!(cookie_value(None), None);
-        assert!(set_cookie(id, true).contains("HttpOnly; SameSite=Strict; Secure"));
-        assert!(!set_cookie(id, false).contains("Secure"));
+        let cookie = set_cookie(id);
+        assert!(cookie.starts_with("__Host-fs_session=") && cookie.contains("Path=/;"), "{cookie}");
+        assert!(cookie.contains("HttpOnly; SameSite=Strict; Secure") && !cookie.contains("Domain"), "{cookie}");
+        assert!(!set_named_cookie("fs_office", "/office", id, false).contains("Secure"));
     }
 }
