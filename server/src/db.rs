@@ -317,6 +317,18 @@ impl Db {
         key.map(|k| digest(k).map(VerifyingKey)).transpose()
     }
 
+    /// The ticket prefix a device was given at enrolment.
+    pub async fn device_prefix(&self, device_id: &Id16) -> Result<Option<u16>, DbError> {
+        let prefix: Option<i64> = sqlx::query_scalar("SELECT device_prefix FROM devices WHERE device_id = $1")
+            .bind(device_id.0.to_vec())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(q("looking up a device's prefix"))?;
+        prefix
+            .map(|p| u16::try_from(p).map_err(|_| DbError::Corrupt("a stored device prefix is out of range")))
+            .transpose()
+    }
+
     /// A stored envelope's bookkeeping.
     pub async fn envelope(&self, envelope_id: &Id16) -> Result<Option<EnvelopeRow>, DbError> {
         let row = sqlx::query(

@@ -260,6 +260,18 @@ impl Relay {
                 }
             }
         };
+        // A device numbers only its own tickets (found in review: a device that took another
+        // device's prefix and next number blocked that device's sync for good).
+        if !self.skip_enclave.load(std::sync::atomic::Ordering::Relaxed)
+            && self.db.device_prefix(&header.device_id).await? != Some(case_index.ticket_number.device_prefix())
+        {
+            return Ok(reject(
+                index,
+                Some(id),
+                RejectCode::Unreadable,
+                "the ticket number carries another device's prefix; a device numbers only its own tickets",
+            ));
+        }
         let photo_count = u16::try_from(header.photos.len()).expect("at most MAX_PHOTOS");
         let now = now_ms();
         match self

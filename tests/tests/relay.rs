@@ -279,3 +279,38 @@ fn canary_plate_is_nowhere_on_the_server(backend: Backend) {
         assert!(!server.memory_contains(n.as_bytes()), "{n:?} in the server's memory");
     }
 }
+
+/// Tried as a stolen or rogue phone would (found in review): an enrolled device seals a case
+/// with another device's ticket prefix and next number. It is refused, so the other device's
+/// own case with that number still syncs (before, it was refused as a duplicate, and every later
+/// one as a gap: that device's sync was blocked for good).
+#[test]
+fn a_device_cannot_take_another_devices_ticket_numbers() {
+    let backend = Backend::sqlite();
+    let data = TempDir::new("squat");
+    let server = Server::start(&data.0, &backend);
+    let t = server.transport();
+    let enrol = |key: &SigningKey| {
+        let req = EnrolRequest { code: issue_code(&data.0, &backend), verifying_key: key.verifying_key() };
+        let r = t.send(Method::Post, "/v1/enrol", &[], &serde_json::to_vec(&req).expect("json")).expect("answers");
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        serde_json::from_slice::<Enrolment>(&r.body).expect("enrolment")
+    };
+    let (squatter, victim) = (SigningKey::make_random(), SigningKey::make_random());
+    let (s, v) = (enrol(&squatter), enrol(&victim));
+    let enclave = v.attestation.verify(&policy_for(), now_ms()).expect("attested").public_key;
+    let (v1, _) = sealed_case(&enclave, &victim, v.device_id, v.device_prefix, 1, [0; 32], "B-V 1").expect("v1");
+    assert_eq!(post_one(&t, &v1.envelope).outcome, Outcome::Stored);
+    // The squatter's own first case is fine; its second carries the victim's prefix and next
+    // number, on a valid link of the squatter's own chain.
+    let (own, _) = sealed_case(&enclave, &squatter, s.device_id, s.device_prefix, 1, [0; 32], "B-S 1").expect("own");
+    assert_eq!(post_one(&t, &own.envelope).outcome, Outcome::Stored);
+    let (squat, _) =
+        sealed_case(&enclave, &squatter, s.device_id, v.device_prefix, 2, own.envelope_hash, "B-S 2").expect("squat");
+    let refused = post_one(&t, &squat.envelope);
+    assert_eq!((refused.outcome, refused.code), (Outcome::Rejected, Some(RejectCode::Unreadable)), "{refused:?}");
+    assert!(refused.message.as_deref().is_some_and(|m| m.contains("prefix")), "{refused:?}");
+    let (v2, _) =
+        sealed_case(&enclave, &victim, v.device_id, v.device_prefix, 2, v1.envelope_hash, "B-V 2").expect("v2");
+    assert_eq!(post_one(&t, &v2.envelope).outcome, Outcome::Stored, "the victim's own case still syncs");
+}
