@@ -353,6 +353,30 @@ mod tests {
         assert_eq!(view(f.notice.access_code.expose(), &[]).expect_err("no blobs").code, ErrorCode::BlobMismatch);
     }
 
+    /// A case opened for a session is kept within the portal's budget and given back when the
+    /// last copy goes; past the budget nothing is kept.
+    #[test]
+    fn opened_cases_are_kept_only_within_the_budget() {
+        use fieldseal_portal::web::opened::{BUDGET, OpenedCase};
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let f = fixture();
+        let key = f.device.verifying_key();
+        let open = || f.enclave.citizen_view(&f.sealed.envelope, &key, f.notice.access_code.expose(), &f.sealed.blobs);
+        let held = Arc::new(AtomicUsize::new(0));
+        let kept = OpenedCase::keep(open().expect("opens"), &held).expect("room in the budget");
+        let bytes = held.load(Ordering::Acquire);
+        assert!(bytes > kept.photos.iter().map(|p| p.len()).sum::<usize>(), "{bytes}");
+        let copy = Arc::clone(&kept);
+        drop(kept);
+        assert_eq!(held.load(Ordering::Acquire), bytes, "a session copy still holds it");
+        drop(copy);
+        assert_eq!(held.load(Ordering::Acquire), 0, "given back with the last copy");
+        held.store(BUDGET - 10, Ordering::Release);
+        assert!(OpenedCase::keep(open().expect("opens"), &held).is_none(), "no room: not kept");
+        assert_eq!(held.load(Ordering::Acquire), BUDGET - 10, "nothing counted for what was not kept");
+    }
+
     /// Tried as a rogue operator would: the host's user sends the retired citizen-view request
     /// (kind 0x03) with a genuine envelope, its photos and the right access code. The socket no
     /// longer releases a case to anyone: the portal and its access-code check are in the zone.

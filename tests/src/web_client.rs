@@ -35,6 +35,11 @@ impl WebClient {
         Self { pin: Some(spki), ..Self::new() }
     }
 
+    /// The zone's key hash this client trusts, if it was made with [`WebClient::pinned`].
+    pub fn pin(&self) -> Option<[u8; 32]> {
+        self.pin
+    }
+
     /// A plain-http client signed in to the portal at `url` with the notice's ticket and code.
     pub fn signed_in(url: &str, notice: &Notice) -> Self {
         Self::new().sign_in(url, notice)

@@ -79,6 +79,66 @@ pub fn get(web_addr: &str, spki_sha256: [u8; 32], path: &str) -> Result<Answer, 
     request(web_addr, spki_sha256, "GET", path, &[], &[])
 }
 
+fn pinned_config(spki_sha256: [u8; 32]) -> Result<Arc<rustls::ClientConfig>, String> {
+    let provider = fieldseal_enclave::tls::crypto_provider();
+    let verifier = Arc::new(PinnedSpki { spki_sha256, provider: Arc::clone(&provider) });
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+/// A TLS connection to the zone kept open for many requests, as a browser keeps one.
+pub struct Connection {
+    tls: rustls::StreamOwned<rustls::ClientConnection, TcpStream>,
+}
+
+impl Connection {
+    /// Connects through the relay at `web_addr`, trusting only `spki_sha256`.
+    pub fn open(web_addr: &str, spki_sha256: [u8; 32]) -> Result<Self, String> {
+        let name = ServerName::try_from("localhost").map_err(|e| e.to_string())?;
+        let conn = rustls::ClientConnection::new(pinned_config(spki_sha256)?, name).map_err(|e| e.to_string())?;
+        let tcp = TcpStream::connect(web_addr).map_err(|e| format!("connect {web_addr}: {e}"))?;
+        tcp.set_read_timeout(Some(Duration::from_secs(60))).map_err(|e| e.to_string())?;
+        Ok(Self { tls: rustls::StreamOwned::new(conn, tcp) })
+    }
+
+    /// `GET path` with `cookie` on this connection; the answer must carry a Content-Length.
+    pub fn get(&mut self, path: &str, cookie: &str) -> Result<Answer, String> {
+        let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nCookie: {cookie}\r\n\r\n");
+        self.tls.write_all(request.as_bytes()).map_err(|e| format!("TLS: {e}"))?;
+        let mut raw = Vec::with_capacity(64 * 1024);
+        let mut buf = [0u8; 16 * 1024];
+        let head_end = loop {
+            if let Some(i) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+            let n = self.tls.read(&mut buf).map_err(|e| format!("TLS: {e}"))?;
+            if n == 0 {
+                return Err("the connection closed before the answer's headers".into());
+            }
+            raw.extend_from_slice(&buf[..n]);
+        };
+        let head = String::from_utf8_lossy(&raw[..head_end]).to_ascii_lowercase();
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse().ok())
+            .ok_or("an answer without Content-Length")?;
+        while raw.len() < head_end + length {
+            let n = self.tls.read(&mut buf).map_err(|e| format!("TLS: {e}"))?;
+            if n == 0 {
+                return Err("the connection closed inside the body".into());
+            }
+            raw.extend_from_slice(&buf[..n]);
+        }
+        parse_answer(&raw[..head_end + length])
+    }
+}
+
 /// One HTTP/1.1 request on a new TLS connection through the relay at `web_addr`, trusting
 /// only `spki_sha256`: `headers` as `(name, value)`, then `body`.
 pub fn request(
@@ -89,16 +149,8 @@ pub fn request(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Result<Answer, String> {
-    let provider = fieldseal_enclave::tls::crypto_provider();
-    let verifier = Arc::new(PinnedSpki { spki_sha256, provider: Arc::clone(&provider) });
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .dangerous()
-        .with_custom_certificate_verifier(verifier)
-        .with_no_client_auth();
     let name = ServerName::try_from("localhost").map_err(|e| e.to_string())?;
-    let conn = rustls::ClientConnection::new(Arc::new(config), name).map_err(|e| e.to_string())?;
+    let conn = rustls::ClientConnection::new(pinned_config(spki_sha256)?, name).map_err(|e| e.to_string())?;
     let tcp = TcpStream::connect(web_addr).map_err(|e| format!("connect {web_addr}: {e}"))?;
     tcp.set_read_timeout(Some(Duration::from_secs(60))).map_err(|e| e.to_string())?;
     let mut tls = rustls::StreamOwned::new(conn, tcp);

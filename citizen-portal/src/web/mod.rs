@@ -9,6 +9,7 @@
 pub mod error_pages;
 pub mod limits;
 mod next;
+pub mod opened;
 mod pages;
 mod payments;
 pub mod session;
@@ -71,6 +72,8 @@ pub struct Portal<B> {
     pub(crate) per_client: Limiter<IpAddr>,
     pub(crate) config: PortalConfig,
     pub(crate) checkout_locks: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Bytes of opened cases kept for sessions now ([`opened::BUDGET`] at most).
+    pub(crate) opened_bytes: Arc<std::sync::atomic::AtomicUsize>,
     csp: HeaderValue,
 }
 
@@ -93,6 +96,7 @@ impl<B: Backend> Portal<B> {
             per_client: Limiter::new(PER_CLIENT),
             config,
             checkout_locks: std::sync::Mutex::new(HashMap::new()),
+            opened_bytes: Arc::default(),
             csp: HeaderValue::from_str(&csp).unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'")),
         })
     }

@@ -15,11 +15,11 @@ use fieldseal_core::notice::{EpcTransfer, NoticeClaim};
 use fieldseal_core::objection::Objection;
 use fieldseal_core::photo::{PhotoSettings, process};
 use fieldseal_core::ticket::{AccessCode, TicketNumber};
-use fieldseal_core::wire::enclave::CaseView;
 use serde::Deserialize;
 use serde_json::json;
 
 use super::limits::minutes;
+use super::opened::OpenedCase;
 use super::session::{self, Lookup, Session, SignedIn};
 use super::text::{Lang, Texts};
 use super::{ClientAddr, Portal, cookie_header, now_ms};
@@ -310,19 +310,16 @@ pub(crate) async fn login<B: Backend>(
     };
     let release = match (TicketNumber::parse(&form.ticket), AccessCode::parse(&form.code)) {
         (Ok(ticket), Ok(code)) => match p.backend.release(&ticket, &code).await {
-            Ok(Release::Granted(view)) => {
-                drop(view);
-                Ok((ticket, code))
-            }
+            Ok(Release::Granted(view)) => Ok((ticket, code, OpenedCase::keep(*view, &p.opened_bytes))),
             Ok(Release::Denied) => Err(None),
             Err(e) => Err(Some(e)),
         },
         _ => Err(None),
     };
     match release {
-        Ok((ticket, code)) => {
+        Ok((ticket, code, opened)) => {
             pad(started, p.config.min_login_time).await;
-            match p.sessions.sign_in(&session.id, SignedIn { ticket, code }) {
+            match p.sessions.sign_in(&session.id, SignedIn { ticket, code, opened }) {
                 Some(new) => {
                     let mut res = Redirect::to("/case").into_response();
                     if let Ok(v) = HeaderValue::from_str(&session::set_cookie(&new.id)) {
@@ -466,15 +463,26 @@ fn payment_rows(summary: &CaseSummary, lang: Lang) -> Vec<PaymentRow> {
         .collect()
 }
 
-/// The case and its release, or the page to show instead.
+/// The case (kept for the session, or released for this request) with its current index and
+/// ledger, or the page to show instead.
 pub(crate) async fn load_case<B: Backend>(
     p: &Portal<B>,
     session: &Session,
     case: &SignedIn,
-) -> Result<(CaseSummary, Box<CaseView>), Response> {
+) -> Result<(CaseSummary, Arc<OpenedCase>), Response> {
+    if let Some(opened) = &case.opened {
+        return match p.backend.summary(&case.ticket).await {
+            Ok(Some(summary)) => Ok((summary, Arc::clone(opened))),
+            Ok(None) => {
+                p.sessions.end(&session.id);
+                Err(Redirect::to("/").into_response())
+            }
+            Err(e) => Err(unavailable(session, &e)),
+        };
+    }
     let (summary, release) = tokio::join!(p.backend.summary(&case.ticket), p.backend.release(&case.ticket, &case.code));
     match (summary, release) {
-        (Ok(Some(summary)), Ok(Release::Granted(view))) => Ok((summary, view)),
+        (Ok(Some(summary)), Ok(Release::Granted(view))) => Ok((summary, OpenedCase::for_request(*view))),
         (Err(e), _) | (_, Err(e)) => Err(unavailable(session, &e)),
         _ => {
             p.sessions.end(&session.id);

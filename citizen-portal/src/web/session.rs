@@ -31,8 +31,10 @@ pub const MAX_SESSIONS: usize = 100_000;
 pub struct SignedIn {
     /// Ticket number.
     pub ticket: TicketNumber,
-    /// The access code the citizen typed (asked of the enclave on each page).
+    /// The access code the citizen typed (asked of the enclave when the case is not kept).
     pub code: AccessCode,
+    /// The case opened at sign-in, kept for this session while the budget allows.
+    pub opened: Option<std::sync::Arc<super::opened::OpenedCase>>,
 }
 
 /// One browser session; `T` is who signed in.
@@ -211,6 +213,7 @@ mod tests {
         let case = SignedIn {
             ticket: TicketNumber::issue(1, 1).expect("ticket"),
             code: AccessCode::parse("ABCD-EFGH-JKMN").expect("code"),
+            opened: None,
         };
         let signed = store.sign_in(&s.id, case).expect("signs in");
         assert_ne!(signed.id, s.id);
