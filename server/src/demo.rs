@@ -125,6 +125,10 @@ pub fn run(opts: &DemoOptions) -> Result<(), DemoError> {
         let spki = health.attestation.claimed_body().and_then(|b| b.tls_spki_sha256).unwrap_or_default();
         println!("        zone pages: {web} (TLS ends inside the zone; the host relays bytes it cannot read)");
         println!("        zone TLS key SHA-256, as attested: {spki}");
+        println!(
+            "        zone and host share this user here (a demo): nothing is isolated from it; the two-user layout \
+             is in docs/design.md"
+        );
     }
 
     // The app ships its pinned policy: the platform root and the enclave build it trusts.

@@ -239,6 +239,13 @@ pub async fn start(opts: &ServeOptions) -> Result<Server, ServeError> {
             (socket, Some(child))
         }
     };
+    if child.is_some() {
+        tracing::warn!(
+            "the sealed zone runs as this process's own child under the same user: that user (and root) can read \
+             its keys and memory, so nothing is isolated from them. For the isolation the design promises, run \
+             the zone as its own user (docs/design.md, \"Two users\")"
+        );
+    }
     let enclave = EnclaveClient::new(&socket, 4, Duration::from_secs(30));
     wait_for_enclave(&enclave, Duration::from_secs(20)).await?;
 
