@@ -298,10 +298,16 @@ pub(crate) async fn login<B: Backend>(
     }
     let ticket_key: String = form.ticket.chars().filter(char::is_ascii_digit).take(32).collect();
     let now = Instant::now();
-    // Each attempt takes a slot of both limits first, so parallel attempts never pass them.
-    let slots = p.per_client.begin(&ip, now).and_then(|client| Ok((client, p.per_ticket.begin(&ticket_key, now)?)));
-    let (client_attempt, ticket_attempt) = match slots {
-        Ok(slots) => slots,
+    // An attempt takes a slot of the ticket's limit first, so parallel wrong codes for one
+    // ticket never pass it. The per-client limit counts failures afterwards: many citizens
+    // behind one address (a company's or a carrier's NAT) sign in at the same moment, and
+    // holding slots per address would refuse them (found by the portal bench).
+    let slots = match p.per_client.wait(&ip, now) {
+        Some(wait) => Err(wait),
+        None => p.per_ticket.begin(&ticket_key, now),
+    };
+    let ticket_attempt = match slots {
+        Ok(slot) => slot,
         Err(wait) => {
             pad(started, p.config.min_login_time).await;
             let text = t.too_many.replace("{n}", &minutes(wait).to_string());
@@ -332,7 +338,7 @@ pub(crate) async fn login<B: Backend>(
         }
         Err(Some(e)) => unavailable(&session, &e),
         Err(None) => {
-            let locked = [client_attempt.fail(now), ticket_attempt.fail(now)].into_iter().flatten().max();
+            let locked = [p.per_client.fail(&ip, now), ticket_attempt.fail(now)].into_iter().flatten().max();
             tracing::info!("portal sign-in refused");
             pad(started, p.config.min_login_time).await;
             let text = match locked {
