@@ -18,7 +18,7 @@ use crate::portal::ServerPortal;
 use crate::relay::{Relay, now_ms};
 
 /// Connections the host keeps open to the zone (each carries one exchange at a time).
-pub const CONNECTIONS: usize = 8;
+pub const CONNECTIONS: usize = 32;
 
 /// What answering needs.
 pub struct StoreService {
