@@ -263,6 +263,29 @@ impl Browser {
         }
     }
 
+    /// Waits up to 10 s for the first element matching `css` to hold `text` (after a click that
+    /// loads a page showing the same element with other text: the old page's element may still be
+    /// there, or go stale while it is read).
+    pub fn wait_for_text(&self, css: &str, text: &str) -> Result<String> {
+        let deadline = Instant::now() + WAIT;
+        let mut last = String::new();
+        loop {
+            if let Ok(found) = self.text(css) {
+                if found.contains(text) {
+                    return Ok(found);
+                }
+                last = found;
+            }
+            if Instant::now() > deadline {
+                let url = self.current_url().unwrap_or_default();
+                return Err(BrowserError::Timeout {
+                    step: format!("`{css}` did not say {text:?} on {url} within {WAIT:?} (it said {last:?})"),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Clicks the first element matching `css`.
     pub fn click(&self, css: &str) -> Result<()> {
         self.step(format!("click `{css}`"), async { self.find(css).await?.click().await })

@@ -174,8 +174,7 @@ fn clerk_imports_matches_resolves_and_escalates_in_chromium() {
     b.type_into("#username", SUPERVISOR.0).expect("name");
     b.type_into("#password", "not the password").expect("password");
     b.click("#sign-in").expect("submit");
-    b.wait_for("#flash").expect("an error");
-    assert!(b.text("#flash").expect("text").contains("User name, password or code is wrong"));
+    b.wait_for_text("#flash", "User name, password or code is wrong").expect("an error");
     assert_eq!(b.attr("#flash", "role").expect("role").as_deref(), Some("alert"));
     b.screenshot("wrong-password").expect("shot");
 
@@ -203,8 +202,7 @@ fn clerk_imports_matches_resolves_and_escalates_in_chromium() {
     b.screenshot("exception-details").expect("shot");
     b.type_into(&format!("#ticket-{id}"), &w.current[3].ticket_number.grouped()).expect("ticket");
     b.click(&format!("#match-{id}")).expect("match");
-    b.wait_for("#flash").expect("result");
-    assert!(b.text("#flash").expect("text").contains("now paid"), "{}", b.text("#flash").expect("text"));
+    b.wait_for_text("#flash", "now paid").expect("the case is paid");
     // The typo: booked out with a reason.
     let other = b.attr("article.exception", "id").expect("the other exception").expect("id");
     let id = other.trim_start_matches("entry-").to_owned();
@@ -222,8 +220,7 @@ fn clerk_imports_matches_resolves_and_escalates_in_chromium() {
     assert_eq!(b.eval("return document.querySelectorAll('#steps tbody tr').length").expect("js"), 2);
     b.screenshot("deadlines-preview").expect("shot");
     b.click("#run-deadlines").expect("run");
-    b.wait_for("#flash").expect("done");
-    assert!(b.text("#flash").expect("text").contains("2 case(s) changed"));
+    b.wait_for_text("#flash", "2 case(s) changed").expect("done");
     b.goto(&format!("{url}/office/cases?status=escalated")).expect("escalated");
     for old in &w.old {
         assert_eq!(row_status(&b, old), "escalated");
