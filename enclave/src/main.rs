@@ -6,7 +6,6 @@ use std::os::unix::net::UnixListener;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, Barrier};
-use std::time::Duration;
 
 use fieldseal_core::seal::{hex_lower, sha256};
 use fieldseal_enclave::handler::Enclave;
@@ -36,9 +35,9 @@ citizen portal: the host dials that socket and answers what the pages need of it
 
 /// Threads of the web side's runtime (TLS and pages), all started before the sandbox closes.
 const WEB_THREADS: usize = 2;
-/// Threads for the pages' blocking work (photo processing, opening a case, provider calls),
-/// started before the sandbox closes and kept for the life of the process; the pool never
-/// grows past them, so photos decoded at once stay bounded.
+/// Most threads for the pages' blocking work (photo processing, opening a case, provider
+/// calls), so photos decoded at once stay bounded. They start when first needed: the sandbox
+/// lets the process make threads (never processes).
 const BLOCKING_THREADS: usize = 4;
 
 struct Args {
@@ -212,7 +211,6 @@ fn run(args: Args) -> Result<(), String> {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(WEB_THREADS)
                 .max_blocking_threads(BLOCKING_THREADS)
-                .thread_keep_alive(Duration::from_secs(100 * 365 * 24 * 3600))
                 .thread_name("zone-web")
                 .on_thread_start(move || {
                     let (count, ready) = &*counter;
@@ -223,22 +221,9 @@ fn run(args: Args) -> Result<(), String> {
                 .enable_time()
                 .build()
                 .map_err(|e| format!("cannot start the web runtime: {e}"))?;
-            // Every blocking thread at once, so each is a thread of its own that then idles.
-            let all_in = Arc::new(Barrier::new(BLOCKING_THREADS + 1));
-            for _ in 0..BLOCKING_THREADS {
-                let all_in = Arc::clone(&all_in);
-                drop(runtime.spawn_blocking(move || {
-                    all_in.wait();
-                }));
-            }
-            all_in.wait();
             let (count, ready) = &*started;
             let guard = count.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            drop(
-                ready
-                    .wait_while(guard, |n| *n < WEB_THREADS + BLOCKING_THREADS)
-                    .unwrap_or_else(std::sync::PoisonError::into_inner),
-            );
+            drop(ready.wait_while(guard, |n| *n < WEB_THREADS).unwrap_or_else(std::sync::PoisonError::into_inner));
             let _inside = runtime.enter();
             let listener = tokio_listener(listener, "web")?;
             let store = store.map(|s| tokio_listener(s, "store")).transpose()?;

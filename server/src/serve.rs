@@ -264,9 +264,12 @@ pub async fn start(opts: &ServeOptions) -> Result<Server, ServeError> {
         Some(l) => Some(l.local_addr().map_err(|source| ServeError::Listen { addr, source })?),
         None => None,
     };
-    // Notices send citizens to the zone's pages when it serves them.
-    let portal_url = web_addr.map_or_else(|| format!("http://{addr}"), |w| format!("https://{w}"));
-    let issued = settings::issued(&data, &portal_url)?;
+    // The zone's pages, and where notices send citizens (the host's address when no zone serves).
+    let zone_url = web_addr.map(|web| match &opts.public_url {
+        Some(u) if u.starts_with("https://") => u.trim_end_matches('/').to_owned(),
+        _ => format!("https://{web}"),
+    });
+    let issued = settings::issued(&data, zone_url.as_deref().unwrap_or(&format!("http://{addr}")))?;
     let relay = Arc::new(Relay::new(db, Arc::new(blobs), enclave, issued, settings::receipt_key(&data)?));
 
     let (tx, rx) = oneshot::channel::<()>();
@@ -279,10 +282,6 @@ pub async fn start(opts: &ServeOptions) -> Result<Server, ServeError> {
         tracing::info!("no payments.json in the data folder: online card payment is off (bank transfer only)");
     }
     let idle = opts.session_idle.unwrap_or(fieldseal_portal::web::session::IDLE);
-    let zone_url = web_addr.map(|web| match &opts.public_url {
-        Some(u) if u.starts_with("https://") => u.trim_end_matches('/').to_owned(),
-        _ => format!("https://{web}"),
-    });
     let store = zone_url.clone().map(|zone_url| {
         let settings = fieldseal_portal::remote::ZoneSettings {
             payee: relay.issued.payee.clone(),

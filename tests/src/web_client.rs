@@ -40,11 +40,6 @@ impl WebClient {
         self.pin
     }
 
-    /// A plain-http client signed in to the portal at `url` with the notice's ticket and code.
-    pub fn signed_in(url: &str, notice: &Notice) -> Self {
-        Self::new().sign_in(url, notice)
-    }
-
     /// This client, signed in to the portal at `url` with the notice's ticket number and code.
     pub fn sign_in(mut self, url: &str, notice: &Notice) -> Self {
         let (_, _, start) = self.get(&format!("{url}/"));
