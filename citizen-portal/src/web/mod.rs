@@ -9,6 +9,7 @@
 pub mod error_pages;
 pub mod limits;
 mod next;
+mod objection;
 pub mod opened;
 mod pages;
 mod payments;
@@ -140,8 +141,8 @@ pub fn router<B: Backend>(portal: Arc<Portal<B>>) -> Router {
         .route("/case/receipt", get(pages::receipt::<B>))
         .route(
             "/case/objection",
-            get(pages::objection_form::<B>)
-                .post(pages::objection::<B>)
+            get(objection::objection_form::<B>)
+                .post(objection::objection::<B>)
                 .layer(DefaultBodyLimit::max(MAX_OBJECTION_BODY)),
         )
         .route("/logout", post(pages::logout::<B>))

@@ -5,15 +5,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use askama::Template;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Form, Json};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use fieldseal_core::notice::{EpcTransfer, NoticeClaim};
-use fieldseal_core::objection::Objection;
-use fieldseal_core::photo::{PhotoSettings, process};
 use fieldseal_core::ticket::{AccessCode, TicketNumber};
 use serde::Deserialize;
 use serde_json::json;
@@ -22,10 +20,10 @@ use super::limits::minutes;
 use super::opened::OpenedCase;
 use super::session::{self, Lookup, Session, SignedIn};
 use super::text::{Lang, Texts};
-use super::{ClientAddr, Portal, cookie_header, now_ms};
-use crate::backend::{Backend, BackendError, CaseSummary, Recorded, Release, Status};
+use super::{ClientAddr, Portal, cookie_header};
+use crate::backend::{Backend, BackendError, CaseSummary, Release, Status};
 
-type St<B> = State<Arc<Portal<B>>>;
+pub(crate) type St<B> = State<Arc<Portal<B>>>;
 
 /// What every page's frame needs.
 pub(crate) struct Chrome {
@@ -147,14 +145,6 @@ struct ReceiptPage {
     issued: String,
 }
 
-#[derive(Template)]
-#[template(path = "objection.html")]
-struct ObjectionPage {
-    c: Chrome,
-    statement: String,
-    already: bool,
-}
-
 /// An HTML answer with a status and, when the session is new or rotated, its cookie.
 pub(crate) fn html(status: StatusCode, body: Result<String, askama::Error>, cookie: Option<String>) -> Response {
     let mut res = match body {
@@ -176,11 +166,7 @@ pub(crate) fn session_for<B: Backend>(p: &Portal<B>, headers: &HeaderMap) -> (Se
     match p.sessions.get(session::cookie_value(cookie_header(headers))) {
         Lookup::Live(s) => (s, None, false),
         other => {
-            let lang = headers
-                .get(header::ACCEPT_LANGUAGE)
-                .and_then(|v| v.to_str().ok())
-                .map_or(Lang::De, Lang::from_accept_language);
-            let s = p.sessions.create(lang);
+            let s = p.sessions.create(browser_lang(headers));
             let cookie = session::set_cookie(&s.id);
             (s, Some(cookie), matches!(other, Lookup::Expired))
         }
@@ -192,11 +178,15 @@ pub(crate) fn session_for<B: Backend>(p: &Portal<B>, headers: &HeaderMap) -> (Se
 /// not answer with a new session cookie, which would replace (sign out) the citizen's own. A
 /// request without a live session gets a passing one for its language, kept nowhere.
 pub(crate) fn session_on_return<B: Backend>(p: &Portal<B>, headers: &HeaderMap) -> Session {
-    let (session, cookie, _) = session_for(p, headers);
-    if cookie.is_some() {
-        p.sessions.end(&session.id);
+    match p.sessions.get(session::cookie_value(cookie_header(headers))) {
+        Lookup::Live(s) => s,
+        _ => session::Sessions::passing(browser_lang(headers)),
     }
-    session
+}
+
+/// The language the browser asks for (German when it names none of ours).
+fn browser_lang(headers: &HeaderMap) -> Lang {
+    headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).map_or(Lang::De, Lang::from_accept_language)
 }
 
 /// Where a request without a signed-in session goes instead.
@@ -600,7 +590,7 @@ fn transfer_of<B: Backend>(p: &Portal<B>, summary: &CaseSummary) -> EpcTransfer 
 
 /// The signed-in session and its case's summary, or the answer to give instead: the way back
 /// to sign-in, the page for an unreachable backend, or `gone()` when the case has disappeared.
-async fn signed_summary<B: Backend>(
+pub(crate) async fn signed_summary<B: Backend>(
     p: &Portal<B>,
     headers: &HeaderMap,
     gone: impl FnOnce() -> Response,
@@ -680,128 +670,6 @@ pub(crate) async fn receipt<B: Backend>(State(p): St<B>, headers: HeaderMap) -> 
         issued: lang.date_time(time::OffsetDateTime::now_utc()),
     };
     html(StatusCode::OK, page.render(), None)
-}
-
-pub(crate) async fn objection_form<B: Backend>(State(p): St<B>, headers: HeaderMap) -> Response {
-    let (session, summary) = match signed_summary(&p, &headers, || Redirect::to("/").into_response()).await {
-        Ok(found) => found,
-        Err(res) => return res,
-    };
-    let already = summary.objection_at_ms.is_some();
-    let t = session.lang.texts();
-    let page = ObjectionPage {
-        c: Chrome::new(&session, t.objection_title, "/case/objection"),
-        statement: String::new(),
-        already,
-    };
-    html(StatusCode::OK, page.render(), None)
-}
-
-/// Receives an objection: the photo goes through the photo pipeline, then statement and photo
-/// are sealed to the enclave key before anything is stored.
-pub(crate) async fn objection<B: Backend>(State(p): St<B>, headers: HeaderMap, mut form: Multipart) -> Response {
-    let (session, signed) = match signed_in(&p, &headers) {
-        Ok(s) => s,
-        Err(away) => return away.into_response(),
-    };
-    let t = session.lang.texts();
-    let (mut csrf, mut statement, mut photo) = (String::new(), zeroize::Zeroizing::new(String::new()), None);
-    loop {
-        match form.next_field().await {
-            Ok(Some(field)) => {
-                let name = field.name().unwrap_or_default().to_owned();
-                match name.as_str() {
-                    "csrf" => csrf = field.text().await.unwrap_or_default(),
-                    "statement" => statement = zeroize::Zeroizing::new(field.text().await.unwrap_or_default()),
-                    "photo" => {
-                        let bytes = field.bytes().await.unwrap_or_default();
-                        if !bytes.is_empty() {
-                            photo = Some(bytes);
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            Ok(None) => break,
-            Err(e) => {
-                tracing::info!(error = %e, "objection upload refused");
-                let text = t.objection_bad_photo.replace("{reason}", t.objection_upload_broken);
-                return objection_retry(&session, String::new(), text, StatusCode::PAYLOAD_TOO_LARGE);
-            }
-        }
-    }
-    if !session.csrf_ok(&csrf) {
-        return objection_retry(&session, statement.to_string(), t.form_expired.into(), StatusCode::FORBIDDEN);
-    }
-    match p.backend.summary(&signed.ticket).await {
-        Ok(Some(s)) if s.objection_at_ms.is_some() => {
-            let text = t.objection_already.to_owned();
-            return objection_retry(&session, String::new(), text, StatusCode::CONFLICT);
-        }
-        Ok(Some(_)) => {}
-        Ok(None) => return Redirect::to("/").into_response(),
-        Err(e) => return unavailable(&session, &e),
-    }
-    let processed = match photo {
-        None => None,
-        Some(bytes) => {
-            let result = tokio::task::spawn_blocking(move || process(&bytes, &PhotoSettings::default())).await;
-            match result {
-                Ok(Ok(processed)) => Some(processed.jpeg.to_vec()),
-                Ok(Err(e)) => {
-                    let text = t.objection_bad_photo.replace("{reason}", &session.lang.photo_reason(&e));
-                    return objection_retry(&session, statement.to_string(), text, StatusCode::UNPROCESSABLE_ENTITY);
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "photo task failed");
-                    return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-                }
-            }
-        }
-    };
-    let objection = match Objection::new(&statement, processed) {
-        Ok(o) => o,
-        Err(_) => {
-            let text = t.objection_bad_statement.to_owned();
-            return objection_retry(&session, statement.to_string(), text, StatusCode::UNPROCESSABLE_ENTITY);
-        }
-    };
-    let key = match p.backend.enclave_key().await {
-        Ok(k) => k,
-        Err(e) => return unavailable(&session, &e),
-    };
-    let sealed = match objection.seal(&signed.ticket, &key) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::error!(error = %e, "objection did not seal");
-            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-        }
-    };
-    drop(objection);
-    match p.backend.record_objection(&signed.ticket, sealed, now_ms()).await {
-        Ok(Recorded::New) => {
-            tracing::info!("objection received and sealed");
-            Redirect::to("/case?objected=1").into_response()
-        }
-        // Another objection to this case arrived first (sent at the same moment): only one
-        // counts, and this citizen is told so rather than told it was received.
-        Ok(Recorded::Duplicate) => {
-            tracing::info!("objection refused: the case has one already");
-            objection_retry(&session, String::new(), t.objection_already.to_owned(), StatusCode::CONFLICT)
-        }
-        Ok(Recorded::UnknownCase) => Redirect::to("/").into_response(),
-        Err(e) => unavailable(&session, &e),
-    }
-}
-
-fn objection_retry(session: &Session, statement: String, text: String, status: StatusCode) -> Response {
-    let t = session.lang.texts();
-    let page = ObjectionPage {
-        c: Chrome::new(session, t.objection_title, "/case/objection").with(Flash::new("error", t.error_prefix, text)),
-        statement,
-        already: false,
-    };
-    html(status, page.render(), None)
 }
 
 #[derive(Deserialize)]

@@ -89,11 +89,16 @@ impl<T: Clone> Sessions<T> {
         self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// An anonymous session for one answer only: kept nowhere, so no cookie names it.
+    pub fn passing(lang: Lang) -> Session<T> {
+        let now = Instant::now();
+        Session { id: random_token(), csrf: random_token(), lang, signed: None, created: now, last_seen: now }
+    }
+
     /// A new anonymous session.
     pub fn create(&self, lang: Lang) -> Session<T> {
         let now = Instant::now();
-        let session =
-            Session { id: random_token(), csrf: random_token(), lang, signed: None, created: now, last_seen: now };
+        let session = Self::passing(lang);
         let mut map = self.lock();
         if map.len() >= MAX_SESSIONS {
             let idle = self.idle;
