@@ -1,0 +1,394 @@
+//! The dashboard, the case list and one case: opening personal data with a purpose, the
+//! objection, withdrawal, refund and hearing form.
+
+#![allow(clippy::result_large_err)]
+
+use super::*;
+
+struct StatusCount {
+    key: &'static str,
+    label: &'static str,
+    count: i64,
+}
+
+#[derive(Template)]
+#[template(path = "office/dashboard.html")]
+struct DashboardPage {
+    f: Frame,
+    counts: Vec<StatusCount>,
+    payments_today: i64,
+    paid_today: String,
+    exceptions: i64,
+    refund_total: String,
+    policy: String,
+}
+
+/// People's word for a status.
+pub(crate) fn status_label(s: Shown) -> &'static str {
+    match s {
+        Shown::Overdue => "overdue",
+        Shown::Stored(Status::Open) => "open",
+        Shown::Stored(Status::PartPaid) => "part-paid",
+        Shown::Stored(Status::Paid) => "paid",
+        Shown::Stored(Status::Overpaid) => "overpaid",
+        Shown::Stored(Status::Escalated) => "escalated",
+        Shown::Stored(Status::Withdrawn) => "withdrawn",
+    }
+}
+
+pub(crate) async fn dashboard(State(o): State<Arc<Office>>, headers: HeaderMap) -> Page {
+    let (s, _) = signed_in(&o, &headers).await?;
+    let today = today();
+    let since = crate::db::day_ms(today);
+    let d = o.relay.db.dashboard(today, since).await.map_err(|e| db_failed(&s, e))?;
+    let mut counts: Vec<StatusCount> = d
+        .by_status
+        .iter()
+        .map(|(st, n)| StatusCount { key: st.as_str(), label: status_label(Shown::Stored(*st)), count: *n })
+        .collect();
+    counts.insert(2, StatusCount { key: "overdue", label: "overdue (of open and part-paid)", count: d.overdue });
+    counts.push(StatusCount { key: "refund_due", label: "refund due", count: d.refund_due });
+    let page = DashboardPage {
+        f: Frame::new(&s, "Dashboard", "dashboard"),
+        counts,
+        payments_today: d.payments_today.0,
+        paid_today: money_signed(d.payments_today.1),
+        exceptions: d.exceptions,
+        refund_total: money_signed(d.refund_due_cents),
+        policy: o.relay.db.policy().describe(),
+    };
+    Ok(html(StatusCode::OK, page.render(), None))
+}
+
+struct CaseLine {
+    ticket: String,
+    ticket_digits: String,
+    status: &'static str,
+    total: String,
+    paid: String,
+    refund: String,
+    deadline: String,
+}
+
+fn case_line(c: &LedgerCase, today: time::Date) -> CaseLine {
+    let deadline = c.deadline.unwrap_or(c.due_date);
+    CaseLine {
+        ticket: c.ticket.grouped(),
+        ticket_digits: c.ticket.digits().to_owned(),
+        status: status_label(shown_status(c.status, deadline, today)),
+        total: money(c.total_cents),
+        paid: money(c.paid_cents),
+        refund: if c.refund_due_cents > 0 { money(c.refund_due_cents) } else { String::new() },
+        deadline: deadline.to_string(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "office/cases.html")]
+struct CasesPage {
+    f: Frame,
+    filter: String,
+    lines: Vec<CaseLine>,
+    page: u32,
+    more: bool,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct CasesQuery {
+    status: Option<String>,
+    page: Option<u32>,
+    ticket: Option<String>,
+}
+
+const PAGE_SIZE: u32 = 50;
+
+pub(crate) async fn cases(State(o): State<Arc<Office>>, headers: HeaderMap, Query(q): Query<CasesQuery>) -> Page {
+    let (s, _) = signed_in(&o, &headers).await?;
+    if let Some(raw) = q.ticket.as_deref().filter(|t| !t.trim().is_empty()) {
+        let t = ticket_of(&s, raw, "/office/cases")?;
+        return Ok(Redirect::to(&format!("/office/case/{}", t.digits())).into_response());
+    }
+    let filter = q.status.unwrap_or_else(|| "open".into());
+    let page = q.page.unwrap_or(0).min(100_000);
+    let today = today();
+    let (status, overdue) = match filter.as_str() {
+        "overdue" => (None, Some(today)),
+        "refund_due" => (None, None),
+        other => match Status::parse(other) {
+            Some(st) => (Some(st), None),
+            None => {
+                return Err(message(&s, StatusCode::NOT_FOUND, "No such status", "Choose a status.", "/office/"));
+            }
+        },
+    };
+    let rows = o
+        .relay
+        .db
+        .cases_by_status(status, overdue, PAGE_SIZE + 1, page * PAGE_SIZE)
+        .await
+        .map_err(|e| db_failed(&s, e))?;
+    let more = rows.len() > PAGE_SIZE as usize;
+    let lines = rows.iter().take(PAGE_SIZE as usize).map(|c| case_line(c, today)).collect();
+    let page = CasesPage { f: Frame::new(&s, "Cases", "cases"), filter, lines, page, more };
+    Ok(html(StatusCode::OK, page.render(), None))
+}
+
+struct LedgerRow {
+    date: String,
+    what: String,
+    amount: String,
+    reference: String,
+}
+
+#[derive(Template)]
+#[template(path = "office/case.html")]
+struct CasePage {
+    f: Frame,
+    line: CaseLine,
+    due_date: String,
+    reminders: u32,
+    offences: String,
+    escalated: String,
+    withdrawn: String,
+    ledger: Vec<LedgerRow>,
+    objection: String,
+    refund_due_cents: u64,
+    opened: Option<Opened>,
+}
+
+async fn case_page(o: &Office, s: &Session<Clerk>, ticket: &TicketNumber, f: Frame, opened: Option<Opened>) -> Page {
+    let Some(c) = o.relay.db.ledger_case(ticket).await.map_err(|e| db_failed(s, e))? else {
+        return Err(message(
+            s,
+            StatusCode::NOT_FOUND,
+            "No such case",
+            &format!("No case has the ticket number {}.", ticket.grouped()),
+            "/office/cases",
+        ));
+    };
+    let full = o.relay.db.case(ticket).await.map_err(|e| db_failed(s, e))?;
+    let mut ledger: Vec<LedgerRow> = full
+        .as_ref()
+        .map(|f| {
+            f.payments
+                .iter()
+                .map(|p| LedgerRow {
+                    date: ms_day(p.booked_at_ms).to_string(),
+                    what: format!("payment ({})", p.method),
+                    amount: money(p.amount_cents),
+                    reference: p.provider.clone(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    for r in o.relay.db.refunds(ticket).await.map_err(|e| db_failed(s, e))? {
+        ledger.push(LedgerRow {
+            date: ms_day(r.paid_at_ms).to_string(),
+            what: "refund".into(),
+            amount: format!("-{}", money(r.amount_cents)),
+            reference: r.reference,
+        });
+    }
+    let page = CasePage {
+        f,
+        line: case_line(&c, today()),
+        due_date: c.due_date.to_string(),
+        reminders: c.reminders,
+        offences: c.offence_codes.join(", "),
+        escalated: c.escalated_at_ms.map(when).unwrap_or_default(),
+        withdrawn: c.withdrawn.as_ref().map(|(at, why)| format!("{} — {why}", when(*at))).unwrap_or_default(),
+        ledger,
+        objection: full.and_then(|f| f.objection_at_ms).map(when).unwrap_or_default(),
+        refund_due_cents: c.refund_due_cents,
+        opened,
+    };
+    Ok(html(StatusCode::OK, page.render(), None))
+}
+
+pub(crate) async fn case(State(o): State<Arc<Office>>, headers: HeaderMap, Path(raw): Path<String>) -> Page {
+    let (s, _) = signed_in(&o, &headers).await?;
+    let ticket = ticket_of(&s, &raw, "/office/cases")?;
+    let f = Frame::new(&s, &format!("Case {}", ticket.grouped()), "cases");
+    case_page(&o, &s, &ticket, f, None).await
+}
+
+/// Opens a case's personal data through the enclave: the purpose is audited first.
+pub(crate) async fn open_case(
+    State(o): State<Arc<Office>>,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+    Form(form): Form<PurposeForm>,
+) -> Page {
+    let (s, clerk) = signed_in(&o, &headers).await?;
+    csrf(&s, &form.csrf)?;
+    let ticket = ticket_of(&s, &raw, "/office/cases")?;
+    let back = format!("/office/case/{}", ticket.digits());
+    let purpose = purpose(&s, &form.purpose, &back)?;
+    let view =
+        documents::clerk_view(&o, &clerk, &ticket, &purpose).await.map_err(|e| failed(&s, "opening the case", e))?;
+    let opened = Opened::of(&o, &view);
+    let f = Frame::new(&s, &format!("Case {}", ticket.grouped()), "cases")
+        .with("info", format!("Opened for \"{purpose}\"; this is recorded in the audit log."));
+    case_page(&o, &s, &ticket, f, Some(opened)).await
+}
+
+#[derive(Template)]
+#[template(path = "office/objection.html")]
+struct ObjectionPage {
+    f: Frame,
+    ticket: String,
+    ticket_digits: String,
+    statement: String,
+    photo: Option<String>,
+}
+
+pub(crate) async fn open_objection(
+    State(o): State<Arc<Office>>,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+    Form(form): Form<PurposeForm>,
+) -> Page {
+    let (s, clerk) = signed_in(&o, &headers).await?;
+    csrf(&s, &form.csrf)?;
+    let ticket = ticket_of(&s, &raw, "/office/cases")?;
+    let back = format!("/office/case/{}", ticket.digits());
+    let purpose = purpose(&s, &form.purpose, &back)?;
+    let objection = documents::objection(&o, &clerk, &ticket, &purpose)
+        .await
+        .map_err(|e| failed(&s, "opening the objection", e))?;
+    let Some((statement, photo)) = objection else {
+        return Err(message(&s, StatusCode::NOT_FOUND, "No objection", "This case has no objection.", &back));
+    };
+    let page = ObjectionPage {
+        f: Frame::new(&s, "Objection", "cases")
+            .with("info", format!("Opened for \"{purpose}\"; this is recorded in the audit log.")),
+        ticket: ticket.grouped(),
+        ticket_digits: ticket.digits().to_owned(),
+        statement: statement.to_string(),
+        photo: photo.map(|p| format!("data:image/jpeg;base64,{}", STANDARD.encode(p.as_slice()))),
+    };
+    Ok(html(StatusCode::OK, page.render(), None))
+}
+
+pub(crate) async fn withdraw(
+    State(o): State<Arc<Office>>,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+    Form(form): Form<ReasonForm>,
+) -> Page {
+    let (s, clerk) = signed_in(&o, &headers).await?;
+    csrf(&s, &form.csrf)?;
+    need(&s, &clerk, Role::Supervisor)?;
+    let ticket = ticket_of(&s, &raw, "/office/cases")?;
+    let back = format!("/office/case/{}", ticket.digits());
+    let reason = reason(&s, &form.reason, &back)?;
+    let kind = if form.kind == "cancel" { "cancelled" } else { "withdrawn" };
+    let text = format!("{kind}: {reason}");
+    let done = o.relay.db.withdraw(&ticket, &text, clerk.id, now_ms()).await.map_err(|e| db_failed(&s, e))?;
+    let f = Frame::new(&s, &format!("Case {}", ticket.grouped()), "cases");
+    let f = match done {
+        Some(a) if a.refund_due_cents > 0 => {
+            f.with("ok", format!("The case is {kind}. {} received is now due for refund.", money(a.refund_due_cents)))
+        }
+        Some(_) => f.with("ok", format!("The case is {kind}.")),
+        None => f.with("warning", "The case was withdrawn already; nothing was changed."),
+    };
+    case_page(&o, &s, &ticket, f, None).await
+}
+
+#[derive(Deserialize)]
+pub(crate) struct RefundForm {
+    csrf: String,
+    amount: String,
+    reference: String,
+}
+
+/// Parses "12.50", "12,50" or "12" into cents.
+pub(crate) fn parse_amount(raw: &str) -> Option<u64> {
+    let raw = raw.trim().trim_end_matches("EUR").trim_end_matches('€').trim();
+    let (whole, frac) = match raw.split_once(['.', ',']) {
+        Some((w, f)) => (w, f),
+        None => (raw, ""),
+    };
+    if whole.is_empty() || whole.len() > 9 || !whole.bytes().all(|b| b.is_ascii_digit()) || frac.len() > 2 {
+        return None;
+    }
+    if !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let frac_cents = match frac.len() {
+        0 => 0,
+        1 => frac.parse::<u64>().ok()? * 10,
+        _ => frac.parse::<u64>().ok()?,
+    };
+    whole.parse::<u64>().ok()?.checked_mul(100)?.checked_add(frac_cents)
+}
+
+pub(crate) async fn refund(
+    State(o): State<Arc<Office>>,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+    Form(form): Form<RefundForm>,
+) -> Page {
+    let (s, clerk) = signed_in(&o, &headers).await?;
+    csrf(&s, &form.csrf)?;
+    need(&s, &clerk, Role::Supervisor)?;
+    let ticket = ticket_of(&s, &raw, "/office/cases")?;
+    let back = format!("/office/case/{}", ticket.digits());
+    let Some(amount) = parse_amount(&form.amount) else {
+        return Err(message(
+            &s,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Amount not valid",
+            "Write the amount as 12.50.",
+            &back,
+        ));
+    };
+    let reference = form.reference.trim();
+    if !(3..=140).contains(&reference.chars().count()) {
+        return Err(message(
+            &s,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Reference needed",
+            "Give the outgoing transfer's reference (3 to 140 characters).",
+            &back,
+        ));
+    }
+    let done =
+        o.relay.db.record_refund(&ticket, amount, reference, clerk.id, now_ms()).await.map_err(|e| db_failed(&s, e))?;
+    let f = Frame::new(&s, &format!("Case {}", ticket.grouped()), "cases");
+    let f = match done {
+        Ok(a) => {
+            f.with("ok", format!("Refund of {} recorded; {} still due.", money(amount), money(a.refund_due_cents)))
+        }
+        Err(e) => f.with("error", e.to_string()),
+    };
+    case_page(&o, &s, &ticket, f, None).await
+}
+
+pub(crate) async fn hearing_form(
+    State(o): State<Arc<Office>>,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+    Form(form): Form<PurposeForm>,
+) -> Page {
+    let (s, clerk) = signed_in(&o, &headers).await?;
+    csrf(&s, &form.csrf)?;
+    let ticket = ticket_of(&s, &raw, "/office/cases")?;
+    let back = format!("/office/case/{}", ticket.digits());
+    let purpose = purpose(&s, &form.purpose, &back)?;
+    let case = o.relay.db.ledger_case(&ticket).await.map_err(|e| db_failed(&s, e))?;
+    let Some(case) = case.filter(|c| c.escalated_at_ms.is_some()) else {
+        return Err(message(
+            &s,
+            StatusCode::CONFLICT,
+            "Not escalated",
+            "A hearing form is made for escalated cases only. Run the deadline policy first.",
+            &back,
+        ));
+    };
+    let view =
+        documents::clerk_view(&o, &clerk, &ticket, &purpose).await.map_err(|e| failed(&s, "opening the case", e))?;
+    let body = documents::hearing_form(&o, &case, &view).map_err(|e| failed(&s, "the hearing form", e))?;
+    Ok(html(StatusCode::OK, Ok(body), None))
+}

@@ -1,0 +1,275 @@
+//! The back office's pages and form handlers.
+
+// Handlers answer a refusal with its page; `Result<_, Response>` lets them use `?` for it.
+#![allow(clippy::result_large_err)]
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use fieldseal_core::ticket::TicketNumber;
+use fieldseal_core::wire::enclave::MIN_PURPOSE_CHARS;
+use fieldseal_office::auth::{self, Role, TotpSecret};
+use fieldseal_office::policy::{Action, Shown, Status, shown_status};
+use fieldseal_portal::web::limits;
+use fieldseal_portal::web::session::{self, Lookup, Session};
+use serde::Deserialize;
+
+use super::documents::{self, Opened};
+use super::import::{self, ImportError};
+use super::{COOKIE, Clerk, MIN_LOGIN_TIME, Office};
+use crate::db::{Booked, DbError, LedgerCase, ResolveError, ms_day};
+use crate::relay::now_ms;
+
+type Page = Result<Response, Response>;
+
+/// A message at the top of a page.
+pub(crate) struct Flash {
+    kind: &'static str,
+    text: String,
+}
+
+/// What every page shows around its content.
+pub(crate) struct Frame {
+    title: String,
+    clerk: Option<Clerk>,
+    csrf: String,
+    nav: &'static str,
+    flash: Option<Flash>,
+}
+
+impl Frame {
+    fn new(session: &Session<Clerk>, title: &str, nav: &'static str) -> Self {
+        Self { title: title.to_owned(), clerk: session.signed.clone(), csrf: session.csrf.clone(), nav, flash: None }
+    }
+
+    fn with(mut self, kind: &'static str, text: impl Into<String>) -> Self {
+        self.flash = Some(Flash { kind, text: text.into() });
+        self
+    }
+
+    /// Whether the signed-in clerk holds at least `role` (for showing actions).
+    fn can(&self, role: &str) -> bool {
+        let needed = Role::parse(role).unwrap_or(Role::Admin);
+        self.clerk.as_ref().is_some_and(|c| c.role.allows(needed))
+    }
+}
+
+/// Money for people: `30.00 EUR`.
+pub(crate) fn money(cents: u64) -> String {
+    money_in(cents, "EUR")
+}
+
+/// An amount in its own currency (bank transfers may come in any).
+fn money_in(cents: u64, currency: &str) -> String {
+    format!("{}.{:02} {currency}", cents / 100, cents % 100)
+}
+
+fn money_signed(cents: i64) -> String {
+    if cents < 0 { format!("-{}", money(cents.unsigned_abs())) } else { money(cents.unsigned_abs()) }
+}
+
+/// A timestamp for people, UTC.
+pub(crate) fn when(ms: i64) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_default()
+}
+
+fn today() -> time::Date {
+    time::OffsetDateTime::now_utc().date()
+}
+
+fn html(status: StatusCode, body: Result<String, askama::Error>, cookie: Option<String>) -> Response {
+    let mut res = match body {
+        Ok(b) => (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], b).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "a back-office page did not render");
+            (StatusCode::INTERNAL_SERVER_ERROR, "the page could not be shown").into_response()
+        }
+    };
+    if let Some(c) = cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        res.headers_mut().append(header::SET_COOKIE, c);
+    }
+    res
+}
+
+#[derive(Template)]
+#[template(path = "office/message.html")]
+struct MessagePage {
+    f: Frame,
+    text: String,
+    back: String,
+}
+
+fn message(session: &Session<Clerk>, status: StatusCode, title: &str, text: &str, back: &str) -> Response {
+    let page = MessagePage { f: Frame::new(session, title, ""), text: text.to_owned(), back: back.to_owned() };
+    html(status, page.render(), None)
+}
+
+fn failed(session: &Session<Clerk>, what: &str, e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "back office: {what}");
+    message(
+        session,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Not available",
+        &format!("{what} failed: {e}. Nothing was changed; try again in a minute."),
+        "/office/",
+    )
+}
+
+fn db_failed(session: &Session<Clerk>, e: DbError) -> Response {
+    failed(session, "the database", e)
+}
+
+fn cookie_header(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::COOKIE).and_then(|v| v.to_str().ok())
+}
+
+/// The signed-in clerk, or a redirect to the sign-in page. Disabled accounts are signed out.
+async fn signed_in(o: &Office, headers: &HeaderMap) -> Result<(Session<Clerk>, Clerk), Response> {
+    match o.sessions.get(session::named_cookie_value(cookie_header(headers), COOKIE)) {
+        Lookup::Live(s) => match s.signed.clone() {
+            Some(clerk) => match o.relay.db.clerk(clerk.id).await {
+                Ok(Some(row)) if !row.disabled => Ok((s, clerk)),
+                Ok(_) => {
+                    o.sessions.end(&s.id);
+                    Err(Redirect::to("/office/login").into_response())
+                }
+                Err(e) => Err(db_failed(&s, e)),
+            },
+            None => Err(Redirect::to("/office/login").into_response()),
+        },
+        Lookup::Expired => Err(Redirect::to("/office/login?expired=1").into_response()),
+        Lookup::None => Err(Redirect::to("/office/login").into_response()),
+    }
+}
+
+fn need(session: &Session<Clerk>, clerk: &Clerk, role: Role) -> Result<(), Response> {
+    if clerk.role.allows(role) {
+        Ok(())
+    } else {
+        Err(message(
+            session,
+            StatusCode::FORBIDDEN,
+            "Not allowed",
+            &format!("This needs the {} role; ask a supervisor.", role.as_str()),
+            "/office/",
+        ))
+    }
+}
+
+fn csrf(session: &Session<Clerk>, token: &str) -> Result<(), Response> {
+    if session.csrf_ok(token) {
+        Ok(())
+    } else {
+        Err(message(
+            session,
+            StatusCode::FORBIDDEN,
+            "Form expired",
+            "The form was out of date (or came from elsewhere). Nothing was changed; open the page again.",
+            "/office/",
+        ))
+    }
+}
+
+/// A clerk's stated purpose, checked as the enclave will.
+fn purpose(session: &Session<Clerk>, text: &str, back: &str) -> Result<String, Response> {
+    let text = text.trim();
+    if text.chars().count() < MIN_PURPOSE_CHARS || text.len() > 500 {
+        return Err(message(
+            session,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Purpose needed",
+            &format!(
+                "State why you open personal data ({MIN_PURPOSE_CHARS} to 500 characters, e.g. \"objection review\"). \
+                 It is recorded with your name; do not write personal data into it."
+            ),
+            back,
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+fn reason(session: &Session<Clerk>, text: &str, back: &str) -> Result<String, Response> {
+    let text = text.trim();
+    if !(5..=500).contains(&text.chars().count()) {
+        return Err(message(
+            session,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Reason needed",
+            "Give a reason of 5 to 500 characters. It is recorded with your name; do not write personal data into it.",
+            back,
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+fn ticket_of(session: &Session<Clerk>, raw: &str, back: &str) -> Result<TicketNumber, Response> {
+    TicketNumber::parse(raw).map_err(|e| {
+        message(session, StatusCode::UNPROCESSABLE_ENTITY, "Ticket number not valid", &e.to_string(), back)
+    })
+}
+
+// ----- forms more than one page posts -----
+
+#[derive(Deserialize)]
+pub(crate) struct CsrfForm {
+    pub(crate) csrf: String,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct PurposeForm {
+    pub(crate) csrf: String,
+    pub(crate) purpose: String,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ReasonForm {
+    pub(crate) csrf: String,
+    pub(crate) reason: String,
+    #[serde(default)]
+    pub(crate) kind: String,
+}
+
+mod cases;
+mod records;
+mod sign_in;
+mod statements;
+
+pub(crate) use cases::*;
+pub(crate) use records::*;
+pub(crate) use sign_in::*;
+pub(crate) use statements::*;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_parse_as_clerks_type_them() {
+        assert_eq!(parse_amount("12.50"), Some(1250));
+        assert_eq!(parse_amount("12,5"), Some(1250));
+        assert_eq!(parse_amount(" 30 EUR"), Some(3000));
+        assert_eq!(parse_amount("0.07"), Some(7));
+        for bad in ["", "abc", "1.234", "-5", "1e3", "1.2.3", "9999999999"] {
+            assert_eq!(parse_amount(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn money_and_time_read_plainly() {
+        assert_eq!(money(3000), "30.00 EUR");
+        assert_eq!(money_in(77829, "CHF"), "778.29 CHF");
+        assert_eq!(money_signed(-1250), "-12.50 EUR");
+        assert_eq!(when(0), "1970-01-01 00:00 UTC");
+    }
+}

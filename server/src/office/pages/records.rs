@@ -1,0 +1,153 @@
+//! Deadlines, exports, the audit log and the stylesheet.
+
+#![allow(clippy::result_large_err)]
+
+use super::*;
+
+struct StepLine {
+    ticket: String,
+    ticket_digits: String,
+    action: String,
+    balance: String,
+}
+
+#[derive(Template)]
+#[template(path = "office/deadlines.html")]
+struct DeadlinesPage {
+    f: Frame,
+    policy: String,
+    today: String,
+    steps: Vec<StepLine>,
+    applied: bool,
+}
+
+fn step_lines(steps: &[crate::db::DeadlineStep]) -> Vec<StepLine> {
+    steps
+        .iter()
+        .map(|st| StepLine {
+            ticket: st.ticket.grouped(),
+            ticket_digits: st.ticket.digits().to_owned(),
+            action: match st.action {
+                Action::Remind { n, deadline } => format!("reminder {n}, new deadline {deadline}"),
+                Action::Escalate => "escalate: fine proceedings (hearing form)".into(),
+            },
+            balance: money(st.balance_cents),
+        })
+        .collect()
+}
+
+pub(crate) async fn deadlines(State(o): State<Arc<Office>>, headers: HeaderMap) -> Page {
+    let (s, clerk) = signed_in(&o, &headers).await?;
+    let today = today();
+    let steps = o.relay.db.deadline_run(today, false, clerk.id, now_ms()).await.map_err(|e| db_failed(&s, e))?;
+    let page = DeadlinesPage {
+        f: Frame::new(&s, "Deadlines", "deadlines"),
+        policy: o.relay.db.policy().describe(),
+        today: today.to_string(),
+        steps: step_lines(&steps),
+        applied: false,
+    };
+    Ok(html(StatusCode::OK, page.render(), None))
+}
+
+pub(crate) async fn run_deadlines(
+    State(o): State<Arc<Office>>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Page {
+    let (s, clerk) = signed_in(&o, &headers).await?;
+    csrf(&s, &form.csrf)?;
+    need(&s, &clerk, Role::Supervisor)?;
+    let today = today();
+    let steps = o.relay.db.deadline_run(today, true, clerk.id, now_ms()).await.map_err(|e| db_failed(&s, e))?;
+    let page = DeadlinesPage {
+        f: Frame::new(&s, "Deadlines", "deadlines")
+            .with("ok", format!("The deadline run is done: {} case(s) changed.", steps.len())),
+        policy: o.relay.db.policy().describe(),
+        today: today.to_string(),
+        steps: step_lines(&steps),
+        applied: true,
+    };
+    Ok(html(StatusCode::OK, page.render(), None))
+}
+
+// ----- exports and audit -----
+
+fn csv_response(name: &str, body: String) -> Response {
+    let disposition = format!("attachment; filename=\"{name}\"");
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8")),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_str(&disposition).unwrap_or(HeaderValue::from_static("attachment")),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+pub(crate) async fn ledger_csv(State(o): State<Arc<Office>>, headers: HeaderMap) -> Page {
+    let (s, clerk) = signed_in(&o, &headers).await?;
+    let body = documents::ledger_csv(&o, &clerk).await.map_err(|e| db_failed(&s, e))?;
+    Ok(csv_response(&format!("fieldseal-ledger-{}.csv", today()), body))
+}
+
+pub(crate) async fn hearing_forms_csv(
+    State(o): State<Arc<Office>>,
+    headers: HeaderMap,
+    Form(form): Form<PurposeForm>,
+) -> Page {
+    let (s, clerk) = signed_in(&o, &headers).await?;
+    csrf(&s, &form.csrf)?;
+    need(&s, &clerk, Role::Supervisor)?;
+    let purpose = purpose(&s, &form.purpose, "/office/deadlines")?;
+    let body = documents::hearing_forms_csv(&o, &clerk, &purpose)
+        .await
+        .map_err(|e| failed(&s, "the hearing-form export", e))?;
+    Ok(csv_response(&format!("fieldseal-hearing-forms-{}.csv", today()), body))
+}
+
+struct AuditLine {
+    seq: u64,
+    at: String,
+    actor: String,
+    action: String,
+    subject: String,
+    detail: String,
+}
+
+#[derive(Template)]
+#[template(path = "office/audit.html")]
+struct AuditPage {
+    f: Frame,
+    lines: Vec<AuditLine>,
+}
+
+pub(crate) async fn audit(State(o): State<Arc<Office>>, headers: HeaderMap) -> Page {
+    let (s, clerk) = signed_in(&o, &headers).await?;
+    need(&s, &clerk, Role::Supervisor)?;
+    let entries = o.relay.db.audit_recent(200).await.map_err(|e| db_failed(&s, e))?;
+    let lines = entries
+        .into_iter()
+        .map(|e| AuditLine {
+            seq: e.seq,
+            at: when(e.at_ms),
+            actor: e.actor,
+            action: e.action,
+            subject: e.subject,
+            detail: e.detail,
+        })
+        .collect();
+    Ok(html(StatusCode::OK, AuditPage { f: Frame::new(&s, "Audit log", "audit"), lines }.render(), None))
+}
+
+pub(crate) async fn css() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        include_str!("../../../static/office.css"),
+    )
+        .into_response()
+}

@@ -1,0 +1,167 @@
+//! Clerk sign-in and sign-out.
+
+#![allow(clippy::result_large_err)]
+
+use super::*;
+
+#[derive(Template)]
+#[template(path = "office/login.html")]
+struct LoginPage {
+    f: Frame,
+    username: String,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct LoginQuery {
+    expired: Option<String>,
+}
+
+fn anonymous(o: &Office, headers: &HeaderMap) -> (Session<Clerk>, Option<String>) {
+    match o.sessions.get(session::named_cookie_value(cookie_header(headers), COOKIE)) {
+        Lookup::Live(s) => (s, None),
+        _ => {
+            let s = o.sessions.create(fieldseal_portal::web::text::Lang::En);
+            let cookie = session::set_named_cookie(COOKIE, "/office", &s.id, o.config.secure_cookies);
+            (s, Some(cookie))
+        }
+    }
+}
+
+pub(crate) async fn login_form(
+    State(o): State<Arc<Office>>,
+    headers: HeaderMap,
+    Query(q): Query<LoginQuery>,
+) -> Response {
+    let (s, cookie) = anonymous(&o, &headers);
+    if s.signed.is_some() {
+        return Redirect::to("/office/").into_response();
+    }
+    let mut f = Frame::new(&s, "Sign in", "");
+    if q.expired.is_some() {
+        f = f.with("warning", "Your session ended after a time without activity. Please sign in again.");
+    }
+    html(StatusCode::OK, LoginPage { f, username: String::new() }.render(), cookie)
+}
+
+#[derive(Deserialize)]
+pub(crate) struct LoginForm {
+    csrf: String,
+    username: String,
+    password: String,
+    #[serde(default)]
+    code: String,
+}
+
+pub(crate) async fn login(State(o): State<Arc<Office>>, headers: HeaderMap, Form(form): Form<LoginForm>) -> Response {
+    let started = Instant::now();
+    let (s, cookie) = anonymous(&o, &headers);
+    if !s.csrf_ok(&form.csrf) {
+        let f = Frame::new(&s, "Sign in", "").with("error", "The form was out of date. Please sign in again.");
+        return html(StatusCode::FORBIDDEN, LoginPage { f, username: form.username }.render(), cookie);
+    }
+    let name = form.username.trim().to_lowercase();
+    let retry = |s: &Session<Clerk>, status: StatusCode, text: String, cookie: Option<String>| {
+        let f = Frame::new(s, "Sign in", "").with("error", text);
+        html(status, LoginPage { f, username: name.clone() }.render(), cookie)
+    };
+    // The attempt takes a slot first, so parallel attempts never pass the limit; dropped
+    // without failing (signed in, or the database failed) it counts nothing.
+    let attempt = match o.failures.begin(&name, Instant::now()) {
+        Ok(a) => a,
+        Err(wait) => {
+            pad(started).await;
+            let text =
+                format!("Too many failed sign-ins for this name. Try again in {} minutes.", limits::minutes(wait));
+            return retry(&s, StatusCode::TOO_MANY_REQUESTS, text, cookie);
+        }
+    };
+    let clerk = match o.relay.db.clerk_by_name(&name).await {
+        Ok(c) => c,
+        Err(e) => return db_failed(&s, e),
+    };
+    let password = form.password;
+    let (ok, clerk) = tokio::task::spawn_blocking(move || match clerk {
+        Some(c) if !c.disabled => (auth::verify_password(&c.password_hash, &password), Some(c)),
+        other => {
+            auth::dummy_verify(&password);
+            (false, other.filter(|c| !c.disabled))
+        }
+    })
+    .await
+    .unwrap_or((false, None));
+    let mut refusal = (!ok).then_some("password");
+    let mut step = None;
+    if let (true, Some(c)) = (ok, &clerk)
+        && let Some(secret) = c.totp_secret.as_deref().and_then(|b| <[u8; 20]>::try_from(b).ok())
+    {
+        let secret = TotpSecret::from_bytes(secret);
+        let last = c.totp_last_step.and_then(|v| u64::try_from(v).ok());
+        let now = u64::try_from(now_ms() / 1000).unwrap_or(0);
+        step = auth::verify_totp(&secret, &form.code, now, last);
+        if step.is_none() {
+            refusal = Some("code");
+        }
+    }
+    if let (Some(c), Some(step)) = (&clerk, step) {
+        match o.relay.db.use_totp_step(c.id, step).await {
+            Ok(true) => {}
+            Ok(false) => refusal = Some("code"),
+            Err(e) => return db_failed(&s, e),
+        }
+    }
+    let now = now_ms();
+    match (refusal, clerk) {
+        (None, Some(c)) => {
+            if let Err(e) = o.relay.db.audit_sign_in(Some(c.id), true, "", now).await {
+                return db_failed(&s, e);
+            }
+            let who = Clerk { id: c.id, username: c.username, role: c.role };
+            pad(started).await;
+            match o.sessions.sign_in(&s.id, who) {
+                Some(new) => {
+                    let mut res = Redirect::to("/office/").into_response();
+                    let c = session::set_named_cookie(COOKIE, "/office", &new.id, o.config.secure_cookies);
+                    if let Ok(v) = HeaderValue::from_str(&c) {
+                        res.headers_mut().append(header::SET_COOKIE, v);
+                    }
+                    res
+                }
+                None => Redirect::to("/office/login?expired=1").into_response(),
+            }
+        }
+        (why, c) => {
+            let why = why.unwrap_or("password");
+            if let Err(e) = o.relay.db.audit_sign_in(c.as_ref().map(|c| c.id), false, why, now).await {
+                return db_failed(&s, e);
+            }
+            let locked = attempt.fail(Instant::now());
+            pad(started).await;
+            let text = match locked {
+                Some(wait) => {
+                    format!("Too many failed sign-ins for this name. Try again in {} minutes.", limits::minutes(wait))
+                }
+                None => "User name, password or code is wrong.".to_owned(),
+            };
+            retry(&s, StatusCode::UNAUTHORIZED, text, cookie)
+        }
+    }
+}
+
+async fn pad(started: Instant) {
+    if let Some(rest) = MIN_LOGIN_TIME.checked_sub(started.elapsed()) {
+        tokio::time::sleep(rest).await;
+    }
+}
+
+pub(crate) async fn logout(State(o): State<Arc<Office>>, headers: HeaderMap, Form(form): Form<CsrfForm>) -> Page {
+    let (s, _) = signed_in(&o, &headers).await?;
+    csrf(&s, &form.csrf)?;
+    o.sessions.end(&s.id);
+    let mut res = Redirect::to("/office/login").into_response();
+    let h = res.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&session::clear_named_cookie(COOKIE, "/office", o.config.secure_cookies)) {
+        h.append(header::SET_COOKIE, v);
+    }
+    h.insert("clear-site-data", HeaderValue::from_static("\"cookies\", \"storage\""));
+    Ok(res)
+}

@@ -1,0 +1,243 @@
+//! Statement upload and the exceptions queue.
+
+#![allow(clippy::result_large_err)]
+
+use super::*;
+
+#[derive(Template)]
+#[template(path = "office/import.html")]
+struct ImportPage {
+    f: Frame,
+    result: Option<ImportSummary>,
+}
+
+struct ImportLine {
+    booking_date: String,
+    amount: String,
+    outcome: String,
+    class: &'static str,
+    ticket: String,
+}
+
+struct ImportSummary {
+    message_type: String,
+    message_id: String,
+    reports: usize,
+    transactions: usize,
+    matched: usize,
+    part_paid: usize,
+    overpaid: usize,
+    refund_due: usize,
+    exceptions: usize,
+    duplicates: usize,
+    skipped: String,
+    lines: Vec<ImportLine>,
+}
+
+pub(crate) async fn import_form(State(o): State<Arc<Office>>, headers: HeaderMap) -> Page {
+    let (s, _) = signed_in(&o, &headers).await?;
+    Ok(html(
+        StatusCode::OK,
+        ImportPage { f: Frame::new(&s, "Import a statement", "import"), result: None }.render(),
+        None,
+    ))
+}
+
+pub(crate) async fn import(State(o): State<Arc<Office>>, headers: HeaderMap, mut multipart: Multipart) -> Page {
+    let (s, clerk) = signed_in(&o, &headers).await?;
+    let mut token = String::new();
+    let mut file = None;
+    let refuse = |text: &str| {
+        let f = Frame::new(&s, "Import a statement", "import").with("error", text);
+        html(StatusCode::UNPROCESSABLE_ENTITY, ImportPage { f, result: None }.render(), None)
+    };
+    loop {
+        match multipart.next_field().await {
+            Ok(Some(field)) => match field.name() {
+                Some("csrf") => token = field.text().await.unwrap_or_default(),
+                Some("statement") => match field.bytes().await {
+                    Ok(b) => file = Some(b.to_vec()),
+                    Err(_) => {
+                        return Err(refuse(&format!(
+                            "The upload did not arrive whole (at most {} MB). Nothing was imported.",
+                            crate::office::MAX_UPLOAD >> 20
+                        )));
+                    }
+                },
+                _ => {}
+            },
+            Ok(None) => break,
+            Err(_) => {
+                return Err(refuse(&format!(
+                    "The upload did not arrive whole (at most {} MB). Nothing was imported.",
+                    crate::office::MAX_UPLOAD >> 20
+                )));
+            }
+        }
+    }
+    csrf(&s, &token)?;
+    let Some(file) = file.filter(|f| !f.is_empty()) else {
+        return Err(refuse("Choose a statement file (camt.053 or camt.054 XML) first."));
+    };
+    let done = match import::import(&o.relay, file, clerk.id).await {
+        Ok(done) => done,
+        Err(ImportError::Statement(e)) => {
+            return Err(refuse(&format!("The file was not imported, nothing was booked: {e}")));
+        }
+        Err(e) => return Err(failed(&s, "the import", e)),
+    };
+    let lines = done
+        .lines
+        .iter()
+        .map(|(e, b)| {
+            let (outcome, class, ticket) = match b {
+                Booked::Matched { ticket, assessment, .. } => {
+                    let mut text = status_label(Shown::Stored(assessment.status)).to_owned();
+                    if assessment.balance_cents > 0 {
+                        text.push_str(&format!(", {} open", money(assessment.balance_cents)));
+                    }
+                    if assessment.refund_due_cents > 0 {
+                        text.push_str(&format!(", refund due {}", money(assessment.refund_due_cents)));
+                    }
+                    (text, "matched", ticket.grouped())
+                }
+                Booked::Exception { note, .. } => (format!("exception: {note}"), "exception", String::new()),
+                Booked::Duplicate => ("imported before: not counted again".to_owned(), "duplicate", String::new()),
+            };
+            ImportLine {
+                booking_date: e.booking_date.to_string(),
+                amount: money_in(e.amount_cents, &e.currency),
+                outcome,
+                class,
+                ticket,
+            }
+        })
+        .collect();
+    let by = |st: Status| done.count(|b| matches!(b, Booked::Matched { assessment, .. } if assessment.status == st));
+    let summary = ImportSummary {
+        message_type: done.message_type.clone(),
+        message_id: done.message_id.clone(),
+        reports: done.reports,
+        transactions: done.lines.len(),
+        matched: done.count(|b| matches!(b, Booked::Matched { .. })),
+        part_paid: by(Status::PartPaid),
+        overpaid: by(Status::Overpaid),
+        refund_due: done.count(|b| matches!(b, Booked::Matched { assessment, .. } if assessment.refund_due_cents > 0)),
+        exceptions: done.count(|b| matches!(b, Booked::Exception { .. })),
+        duplicates: done.count(|b| matches!(b, Booked::Duplicate)),
+        skipped: format!(
+            "{} outgoing, {} reversals, {} not booked yet",
+            done.skipped.debits, done.skipped.reversals, done.skipped.not_booked
+        ),
+        lines,
+    };
+    let f = Frame::new(&s, "Import a statement", "import").with("ok", "The statement was imported.");
+    Ok(html(StatusCode::OK, ImportPage { f, result: Some(summary) }.render(), None))
+}
+
+struct ExceptionLine {
+    id: i64,
+    booking_date: String,
+    amount: String,
+    note: String,
+}
+
+#[derive(Template)]
+#[template(path = "office/exceptions.html")]
+struct ExceptionsPage {
+    f: Frame,
+    lines: Vec<ExceptionLine>,
+    details: Option<(i64, documents::Details)>,
+}
+
+async fn exceptions_page(o: &Office, s: &Session<Clerk>, f: Frame, details: Option<(i64, documents::Details)>) -> Page {
+    let rows = o.relay.db.bank_entries("exception", 500).await.map_err(|e| db_failed(s, e))?;
+    let lines = rows
+        .iter()
+        .map(|r| ExceptionLine {
+            id: r.id,
+            booking_date: r.booking_date.clone(),
+            amount: money_in(r.amount_cents, &r.currency),
+            note: r.note.clone(),
+        })
+        .collect();
+    Ok(html(StatusCode::OK, ExceptionsPage { f, lines, details }.render(), None))
+}
+
+pub(crate) async fn exceptions(State(o): State<Arc<Office>>, headers: HeaderMap) -> Page {
+    let (s, _) = signed_in(&o, &headers).await?;
+    exceptions_page(&o, &s, Frame::new(&s, "Exceptions", "exceptions"), None).await
+}
+
+#[derive(Deserialize)]
+pub(crate) struct MatchForm {
+    csrf: String,
+    ticket: String,
+}
+
+pub(crate) async fn match_entry(
+    State(o): State<Arc<Office>>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(form): Form<MatchForm>,
+) -> Page {
+    let (s, clerk) = signed_in(&o, &headers).await?;
+    csrf(&s, &form.csrf)?;
+    let ticket = ticket_of(&s, &form.ticket, "/office/exceptions")?;
+    let done = o.relay.db.match_by_hand(id, &ticket, clerk.id, now_ms()).await.map_err(|e| db_failed(&s, e))?;
+    let f = Frame::new(&s, "Exceptions", "exceptions");
+    let f = match done {
+        Ok(a) => {
+            f.with("ok", format!("Counted for {}: now {}.", ticket.grouped(), status_label(Shown::Stored(a.status))))
+        }
+        Err(ResolveError::UnknownCase) => {
+            f.with("error", format!("No case has the ticket number {}.", ticket.grouped()))
+        }
+        Err(e) => f.with("error", e.to_string()),
+    };
+    exceptions_page(&o, &s, f, None).await
+}
+
+pub(crate) async fn book_out(
+    State(o): State<Arc<Office>>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(form): Form<ReasonForm>,
+) -> Page {
+    let (s, clerk) = signed_in(&o, &headers).await?;
+    csrf(&s, &form.csrf)?;
+    need(&s, &clerk, Role::Supervisor)?;
+    let reason = reason(&s, &form.reason, "/office/exceptions")?;
+    let done = o.relay.db.book_out(id, &reason, clerk.id, now_ms()).await.map_err(|e| db_failed(&s, e))?;
+    let f = Frame::new(&s, "Exceptions", "exceptions");
+    let f = match done {
+        Ok(()) => f.with("ok", "Booked out; the reason is recorded."),
+        Err(e) => f.with("error", e.to_string()),
+    };
+    exceptions_page(&o, &s, f, None).await
+}
+
+pub(crate) async fn entry_details(
+    State(o): State<Arc<Office>>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(form): Form<PurposeForm>,
+) -> Page {
+    let (s, clerk) = signed_in(&o, &headers).await?;
+    csrf(&s, &form.csrf)?;
+    let purpose = purpose(&s, &form.purpose, "/office/exceptions")?;
+    let details =
+        documents::bank_details(&o, &clerk, id, &purpose).await.map_err(|e| failed(&s, "opening the details", e))?;
+    let Some(details) = details else {
+        return Err(message(
+            &s,
+            StatusCode::NOT_FOUND,
+            "No such entry",
+            "That bank entry does not exist.",
+            "/office/exceptions",
+        ));
+    };
+    let f = Frame::new(&s, "Exceptions", "exceptions")
+        .with("info", format!("Payer details opened for \"{purpose}\"; this is recorded in the audit log."));
+    exceptions_page(&o, &s, f, Some((id, details))).await
+}
