@@ -9,6 +9,9 @@ step() { printf '\n==> %s\n' "$*"; }
 step "toolchain components (rustfmt, clippy)"
 rustup component add rustfmt clippy >/dev/null 2>&1 || echo "(rustup could not add components; using what is installed)"
 
+step "build tools for libjpeg-turbo: cmake and nasm (installed if missing)"
+bash scripts/build-deps.sh
+
 step "formatting: cargo fmt --check"
 cargo fmt --all -- --check
 

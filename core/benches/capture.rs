@@ -2,9 +2,10 @@
 //!
 //! * one 12-megapixel photo, stage by stage: the previous pipeline (full decode, orientation on
 //!   the full image, Lanczos3, the `image` crate's encoder) beside the new one (decode at
-//!   reduced scale, exact resize, orientation on the small image, SIMD encoder), same run;
+//!   reduced scale by libjpeg-turbo, exact resize, orientation on the small image, libjpeg-turbo's
+//!   encoder with optimised Huffman tables), same run;
 //! * ms per ticket with three 12-MP JPEG photos: pipeline, sealing and the store transaction,
-//!   shown apart, on one core (this thread and the decoder's helpers pinned to one CPU) and on
+//!   shown apart, on one core (this thread and any thread it starts pinned to one CPU) and on
 //!   all cores (the photos of a ticket in parallel);
 //! * bytes per ticket at the default long edge and the lowest SSIM against a careful reference;
 //! * MB/s of sealing one 4 MB blob, beside raw ChaCha20-Poly1305 on the same buffer.
@@ -31,8 +32,8 @@ fn ms(d: Duration, n: u32) -> f64 {
     d.as_secs_f64() * 1000.0 / f64::from(n)
 }
 
-/// Runs `f` on a thread pinned to the first CPU; threads it starts (the JPEG decoder's helpers)
-/// inherit the pin, so the figure is one core's.
+/// Runs `f` on a thread pinned to the first CPU; threads it starts inherit the pin, so the
+/// figure is one core's.
 fn on_one_core<T: Send>(f: impl FnOnce() -> T + Send) -> (T, bool) {
     std::thread::scope(|s| {
         s.spawn(|| {

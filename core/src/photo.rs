@@ -1,9 +1,9 @@
 //! The photo pipeline: decode under a memory budget, downscale, apply the EXIF orientation,
 //! re-encode without any metadata, and hash the original and the result.
 //!
-//! A JPEG is decoded at 1/2, 1/4 or 1/8 of its size in the DCT domain when that still covers
-//! the output (`jpeg`), then resized to the exact size; a PNG is decoded in full (`full`). The
-//! orientation is applied to the small result. Every decode first reserves its estimated peak
+//! A JPEG is decoded by libjpeg-turbo at n/8 of its size in the DCT domain, the smallest n that
+//! still covers the output (`jpeg`), then resized to the exact size; a PNG is decoded in full
+//! (`full`). The orientation is applied to the small result. Every decode first reserves its estimated peak
 //! memory, counting bytes per pixel and every conversion, from one process-wide budget
 //! (`budget`), so a few kilobytes of hostile input can never buy hundreds of megabytes, however
 //! many photos are decoded at once. [`reference`] keeps the previous full-size pipeline: the
@@ -307,16 +307,30 @@ fn orient(rgb: RgbImage, orientation: Orientation) -> RgbImage {
     }
 }
 
-/// Encodes as a baseline JFIF JPEG with 4:2:0 chroma (box-averaged) and nothing else: no EXIF,
-/// no ICC, no comment. The standard Huffman tables: jpeg-encoder 0.7's optimised tables come out
-/// garbled from zune-jpeg 0.5 (the `image` crate's decoder), so they stay off.
+/// Encodes as a baseline JFIF JPEG with 4:2:0 chroma and optimised Huffman tables (libjpeg-turbo,
+/// SIMD) and nothing else: no EXIF, no ICC, no comment. The bytes are written into a buffer of
+/// ours, so they are zeroized like every other copy.
 fn encode(rgb: &RgbImage, quality: u8) -> Result<Zeroizing<Vec<u8>>, PhotoError> {
-    let (w, h) = rgb.dimensions();
-    let (w, h) = (u16::try_from(w).map_err(|_| PhotoError::Encode)?, u16::try_from(h).map_err(|_| PhotoError::Encode)?);
-    let mut out = Zeroizing::new(Vec::with_capacity(rgb.len() / 8));
-    let mut encoder = jpeg_encoder::Encoder::new(&mut *out, quality);
-    encoder.set_sampling_factor(jpeg_encoder::SamplingFactor::F_2_2);
-    encoder.set_chroma_subsampling_method(jpeg_encoder::ChromaSubsamplingMethod::Average);
-    encoder.encode(rgb.as_raw(), w, h, jpeg_encoder::ColorType::Rgb).map_err(|_| PhotoError::Encode)?;
-    Ok(out)
+    use turbojpeg::{Compressor, Image, OutputBuf, PixelFormat, Subsamp};
+    let (w, h) = (rgb.width() as usize, rgb.height() as usize);
+    let mut compressor = Compressor::new().map_err(|_| PhotoError::Encode)?;
+    compressor.set_quality(i32::from(quality)).map_err(|_| PhotoError::Encode)?;
+    compressor.set_subsamp(Subsamp::Sub2x2).map_err(|_| PhotoError::Encode)?;
+    compressor.set_optimize(true).map_err(|_| PhotoError::Encode)?;
+    let image = Image { pixels: rgb.as_raw().as_slice(), width: w, pitch: 3 * w, height: h, format: PixelFormat::RGB };
+    // One byte a pixel first (a photo at these settings takes a sixth of that); the worst case
+    // libjpeg-turbo names only if that is too small, so a photo holds no second pixel-sized copy.
+    let worst = turbojpeg::compressed_buf_len(w, h, Subsamp::Sub2x2).map_err(|_| PhotoError::Encode)?;
+    for room in [(w * h).min(worst), worst] {
+        let mut out = Zeroizing::new(vec![0u8; room]);
+        let written = {
+            let mut buf = OutputBuf::borrowed(&mut out);
+            compressor.compress(image, &mut buf).map(|()| buf.len())
+        };
+        if let Ok(len) = written {
+            out.truncate(len);
+            return Ok(out);
+        }
+    }
+    Err(PhotoError::Encode)
 }

@@ -126,9 +126,8 @@ pub fn install_seccomp() -> Result<(), SandboxError> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     rules.insert(libc::SYS_prctl, read_only_prctl);
-    // New threads of this process, never new processes: `clone` only with CLONE_THREAD (a
-    // decoder may spread one photo over a thread per colour component). Threads inherit this
-    // filter.
+    // New threads of this process, never new processes: `clone` only with CLONE_THREAD (the
+    // runtime starts its blocking threads when first needed). Threads inherit this filter.
     let thread_only = SeccompCondition::new(
         0,
         SeccompCmpArgLen::Qword,

@@ -1,12 +1,17 @@
-//! JPEG input: the marker walk that proves a file complete and reads its frame header, and the
-//! decode at reduced scale (1/2, 1/4 or 1/8 in the DCT domain, the smallest that still covers
-//! the output), with its memory counted from the header first.
+//! JPEG input: the marker walk that proves a file complete and reads its frame header and EXIF
+//! block, and the decode at reduced scale (n/8 in the DCT domain, the smallest that still covers
+//! the output) by libjpeg-turbo, with its memory counted from the header first.
 
 use image::RgbImage;
 use image::metadata::Orientation;
+use turbojpeg::{Decompressor, Image, PixelFormat, ScalingFactor};
 use zeroize::Zeroize;
 
 use super::{Decoded, PhotoError, PhotoSettings, budget, check_dimensions, output_size, output_stage_bytes};
+
+/// Most scans a progressive JPEG may have: cameras write about ten; a file with thousands of
+/// tiny scans costs minutes of CPU (the limit libjpeg-turbo's own tools recommend).
+const MAX_SCANS: u32 = 500;
 
 /// What the frame header says, read before any pixel is decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,6 +23,10 @@ pub(super) struct FrameHeader {
     pub precision: u8,
     /// Horizontal and vertical sampling factor of each component.
     pub sampling: Vec<(u8, u8)>,
+    /// Lossless JPEG (SOF3 and kin), which cannot be scaled in the DCT domain.
+    pub lossless: bool,
+    /// Where the first EXIF block's TIFF data lies in the file, if there is one.
+    pub exif: Option<std::ops::Range<usize>>,
 }
 
 /// Walks the JPEG marker structure to its end-of-image marker and returns the first frame
@@ -27,7 +36,8 @@ pub(super) fn frame_header(b: &[u8]) -> Result<FrameHeader, PhotoError> {
     if b.len() < 4 || b[0..2] != [0xFF, 0xD8] {
         return Err(PhotoError::Corrupt);
     }
-    let mut frame = None;
+    let mut frame: Option<FrameHeader> = None;
+    let mut exif = None;
     let mut i = 2;
     loop {
         // Skip fill bytes before a marker.
@@ -39,7 +49,7 @@ pub(super) fn frame_header(b: &[u8]) -> Result<FrameHeader, PhotoError> {
         }
         let marker = b[i + 1];
         match marker {
-            0xD9 => return frame.ok_or(PhotoError::Corrupt),
+            0xD9 => return frame.map(|f| FrameHeader { exif, ..f }).ok_or(PhotoError::Corrupt),
             0xD0..=0xD7 | 0x01 => i += 2,
             _ => {
                 let Some(len) = b.get(i + 2..i + 4).map(|l| usize::from(u16::from_be_bytes([l[0], l[1]]))) else {
@@ -51,6 +61,9 @@ pub(super) fn frame_header(b: &[u8]) -> Result<FrameHeader, PhotoError> {
                 let body = b.get(i + 4..i + 2 + len).ok_or(PhotoError::Corrupt)?;
                 if matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC) && frame.is_none() {
                     frame = Some(parse_sof(marker, body)?);
+                }
+                if marker == 0xE1 && exif.is_none() && body.starts_with(b"Exif\0\0") {
+                    exif = Some(i + 4 + 6..i + 2 + len);
                 }
                 i += 2 + len;
                 if marker == 0xDA {
@@ -86,20 +99,23 @@ fn parse_sof(marker: u8, body: &[u8]) -> Result<FrameHeader, PhotoError> {
         progressive: matches!(marker, 0xC2 | 0xC6 | 0xCA | 0xCE),
         precision: *precision,
         sampling,
+        lossless: matches!(marker, 0xC3 | 0xC7 | 0xCB | 0xCF),
+        exif: None,
     })
 }
 
-/// The DCT scale (out of 8) the decoder picks for an output of `tw` x `th`: the smallest whose
-/// result is at least as large in one axis (as `jpeg_decoder::Decoder::scale` chooses).
+/// The DCT scale (out of 8) for an output of `tw` x `th`: the smallest whose result is at least
+/// as large in one axis (libjpeg-turbo scales by n/8 for n = 1..=8 and rounds up).
 fn idct_size(width: u32, height: u32, tw: u32, th: u32) -> u32 {
     let scaled = |len: u32, s: u32| (len * s).div_ceil(8);
-    [1, 2, 4].into_iter().find(|&s| scaled(width, s) >= tw || scaled(height, s) >= th).unwrap_or(8)
+    (1..8).find(|&s| scaled(width, s) >= tw || scaled(height, s) >= th).unwrap_or(8)
 }
 
 impl FrameHeader {
     /// Peak bytes of the decoder at DCT scale `s`/8: the coefficients of a progressive image
-    /// (two bytes each, kept at full size until the last scan), each component's plane at the
-    /// reduced size, and the interleaved RGB result (plus a grey image's expansion to RGB).
+    /// (two bytes each, kept at full size until the last scan), a row of blocks per component
+    /// at the reduced size (counted as a whole plane, which bounds it), and the interleaved RGB
+    /// result with the resizer's intermediate rows.
     fn decoder_bytes(&self, s: u32) -> u64 {
         let hmax = u64::from(self.sampling.iter().map(|p| p.0).max().unwrap_or(1));
         let vmax = u64::from(self.sampling.iter().map(|p| p.1).max().unwrap_or(1));
@@ -114,20 +130,20 @@ impl FrameHeader {
             total += blocks * u64::from(s * s);
         }
         let (ow, oh) = (u64::from(self.width * s).div_ceil(8), u64::from(self.height * s).div_ceil(8));
-        // Interleaved result, grey expanded to RGB, and the resizer's intermediate rows.
         total + ow * oh * 3 * 2
     }
 }
 
-/// Decodes at the smallest DCT scale that covers the output, under the budget. JPEGs this
-/// decoder does not take (CMYK, 12-bit, lossless) go the full-size way, also under the budget.
+/// Decodes at the smallest DCT scale that covers the output, under the budget. JPEGs taken
+/// another way (CMYK, two components, 12-bit, lossless) go the full-size way, also under the
+/// budget.
 pub(super) fn decode_for(input: &[u8], settings: &PhotoSettings) -> Result<Decoded, PhotoError> {
     let header = frame_header(input)?;
     check_dimensions(header.width, header.height, settings)?;
     if header.width == 0 || header.height == 0 {
         return Err(PhotoError::Corrupt);
     }
-    if header.precision != 8 || header.sampling.len() == 4 || header.sampling.len() == 2 {
+    if header.precision != 8 || header.lossless || !matches!(header.sampling.len(), 1 | 3) {
         return super::full::decode_for(input, settings);
     }
     let (tw, th) = output_size(header.width, header.height, settings.long_edge);
@@ -135,42 +151,37 @@ pub(super) fn decode_for(input: &[u8], settings: &PhotoSettings) -> Result<Decod
     let (decoder_grant, grant) =
         budget::reserve_for(header.decoder_bytes(s), output_stage_bytes(tw, th), settings.max_alloc_bytes)?;
 
-    let mut decoder = jpeg_decoder::Decoder::new(input);
-    let limit = usize::try_from(header.decoder_bytes(s)).map_err(|_| PhotoError::MemoryLimit)?;
-    decoder.set_max_decoding_buffer_size(limit);
-    let (w, h) = decoder
-        .scale(u16::try_from(tw).unwrap_or(u16::MAX), u16::try_from(th).unwrap_or(u16::MAX))
-        .map_err(map_error)?;
-    let pixels = decoder.decode().map_err(map_error)?;
-    let info = decoder.info().ok_or(PhotoError::Corrupt)?;
+    let mut decoder = Decompressor::new().map_err(|_| PhotoError::Corrupt)?;
+    decoder.set_scan_limit(MAX_SCANS).map_err(|_| PhotoError::Corrupt)?;
+    let scale = ScalingFactor::new(s as usize, 8);
+    let read = decoder.read_header(input).map_err(|_| PhotoError::Corrupt)?;
+    // libjpeg-turbo read the same frame the marker walk did; a file that says otherwise is
+    // crafted to make the two disagree.
+    if (read.width, read.height) != (header.width as usize, header.height as usize) {
+        return Err(PhotoError::Corrupt);
+    }
+    let out = read.scaled(scale);
+    decoder.set_scaling_factor(scale).map_err(|_| PhotoError::UnsupportedFormat)?;
+    let w = u32::try_from(out.width).map_err(|_| PhotoError::Corrupt)?;
+    let h = u32::try_from(out.height).map_err(|_| PhotoError::Corrupt)?;
+    let mut rgb = RgbImage::new(w, h);
+    let image = Image {
+        pixels: &mut *rgb,
+        width: out.width,
+        pitch: 3 * out.width,
+        height: out.height,
+        format: PixelFormat::RGB,
+    };
+    if decoder.decompress(input, image).is_err() {
+        // The rows decoded before the error are wiped with the rest.
+        rgb.into_raw().zeroize();
+        return Err(PhotoError::Corrupt);
+    }
     // A broken EXIF block is no reason to lose the evidence: treat it as "no rotation".
-    let orientation = decoder.exif_data().and_then(Orientation::from_exif_chunk).unwrap_or(Orientation::NoTransforms);
-    let (w, h) = (u32::from(w), u32::from(h));
-    let rgb = match info.pixel_format {
-        jpeg_decoder::PixelFormat::RGB24 => RgbImage::from_raw(w, h, pixels),
-        jpeg_decoder::PixelFormat::L8 => {
-            let mut grey = pixels;
-            let rgb = RgbImage::from_fn(w, h, |x, y| {
-                let v = grey.get((y * w + x) as usize).copied().unwrap_or(0);
-                image::Rgb([v, v, v])
-            });
-            grey.zeroize();
-            Some(rgb)
-        }
-        _ => {
-            let mut pixels = pixels;
-            pixels.zeroize();
-            drop((decoder_grant, grant));
-            return super::full::decode_for(input, settings);
-        }
-    }
-    .ok_or(PhotoError::Corrupt)?;
+    let orientation = header
+        .exif
+        .and_then(|r| input.get(r))
+        .and_then(Orientation::from_exif_chunk)
+        .unwrap_or(Orientation::NoTransforms);
     Ok(Decoded { rgb, target: (tw, th), orientation, grant_until_resized: decoder_grant, grant })
-}
-
-fn map_error(e: jpeg_decoder::Error) -> PhotoError {
-    match e {
-        jpeg_decoder::Error::Unsupported(_) => PhotoError::UnsupportedFormat,
-        _ => PhotoError::Corrupt,
-    }
 }

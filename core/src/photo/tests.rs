@@ -132,3 +132,29 @@ fn other_inputs_are_refused_clearly() {
     let small = PhotoSettings { max_input_bytes: 1000, ..s };
     assert!(matches!(process(&sample("Portrait_1.jpg"), &small), Err(PhotoError::FileTooLarge { .. })));
 }
+
+#[test]
+fn an_image_that_does_not_compress_still_encodes() {
+    // Noise at quality 100 takes more than the one byte a pixel the encoder tries first, so
+    // this goes through the second, worst-case buffer; the result must still be a whole JPEG.
+    let (w, h) = (256u32, 192u32);
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let noise = RgbImage::from_fn(w, h, |_, _| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let [a, b, c, ..] = state.to_le_bytes();
+        image::Rgb([a, b, c])
+    });
+    let jpeg = encode(&noise, 100).expect("encodes");
+    assert!(
+        jpeg.len() > (w * h) as usize,
+        "{} bytes: the first buffer was enough, the test proves nothing",
+        jpeg.len()
+    );
+    let back = image::load_from_memory(&jpeg).expect("decodes");
+    assert_eq!((back.width(), back.height()), (w, h));
+    // A typical picture fits the first buffer.
+    let photo = process(&sample("Portrait_1.jpg"), &PhotoSettings::default()).expect("processes");
+    assert!(photo.jpeg.len() < (photo.width * photo.height) as usize);
+}
