@@ -3,7 +3,7 @@
 //! * one 12-megapixel photo, stage by stage: the previous pipeline (full decode, orientation on
 //!   the full image, Lanczos3, the `image` crate's encoder) beside the new one (decode at
 //!   reduced scale by libjpeg-turbo, exact resize, orientation on the small image, libjpeg-turbo's
-//!   encoder with optimised Huffman tables), same run;
+//!   SIMD encoder), same run;
 //! * ms per ticket with three 12-MP JPEG photos: pipeline, sealing and the store transaction,
 //!   shown apart, on one core (this thread and any thread it starts pinned to one CPU) and on
 //!   all cores (the photos of a ticket in parallel);

@@ -120,6 +120,18 @@ fn hostile_images_fail_fast_with_bounded_memory() {
         println!("{threads} 12-MP photos at once, budget {budget_mib:.0} MiB: {ms:.0} ms, peak heap {peak_mib:.1} MiB");
         assert!(results.iter().all(Result::is_ok), "every photo processed: {results:?}");
         assert!(peak_mib < budget_mib + 8.0, "peak {peak_mib:.1} MiB over the budget of {budget_mib:.0} MiB");
+        // The same photos as one ticket's: decodes that would wait give way to finishing a
+        // decoded photo (at 64 MiB a second photo does not fit beside the first), and the
+        // pictures come out exactly as processed one by one.
+        let (together, peak_mib, ms) = measure(|| photo::process_all(&refs, &settings));
+        println!(
+            "{threads} 12-MP photos as one ticket, budget {budget_mib:.0} MiB: {ms:.0} ms, peak heap {peak_mib:.1} MiB"
+        );
+        assert!(peak_mib < budget_mib + 8.0, "peak {peak_mib:.1} MiB over the budget of {budget_mib:.0} MiB");
+        for (one, all) in results.iter().zip(&together) {
+            let (one, all) = (one.as_ref().expect("processed"), all.as_ref().expect("processed in the ticket"));
+            assert_eq!(one.sha256_processed, all.sha256_processed, "same picture either way");
+        }
     }
     photo::set_decode_budget_bytes(photo::DEFAULT_DECODE_BUDGET_BYTES);
     // For scale: a real 1800x1200 photo needs its pixels once or twice, well under the cap.

@@ -7,8 +7,8 @@ use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 
 use super::PhotoError;
 
-/// The budget a process starts with: three 12-MP photos of a ticket at once (about 25 MB
-/// each), or one large progressive JPEG, but never hundreds of megabytes.
+/// The budget a process starts with: three 12-MP photos of a ticket at once (about 43 MB each
+/// at the default long edge), or one large progressive JPEG, but never hundreds of megabytes.
 pub const DEFAULT_DECODE_BUDGET_BYTES: u64 = 128 << 20;
 
 struct State {
@@ -46,9 +46,25 @@ pub(crate) struct Grant {
     bytes: u64,
 }
 
+/// Whether a reservation waits while other decodes hold the budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Wait {
+    /// Wait until the bytes are free.
+    Yes,
+    /// Answer `None` at once when they are not (the caller has other work to do first).
+    No,
+}
+
 /// Reserves `bytes`, waiting while other decodes hold the budget. Refuses at once what could
 /// never fit.
-pub(crate) fn reserve(bytes: u64) -> Result<Grant, PhotoError> {
+#[cfg(test)]
+fn reserve(bytes: u64) -> Result<Grant, PhotoError> {
+    reserve_if(bytes, Wait::Yes)?.ok_or(PhotoError::MemoryLimit)
+}
+
+/// Reserves `bytes`, waiting while other decodes hold the budget unless `wait` is [`Wait::No`]
+/// (then `None` when they are not free now). Refuses at once what could never fit.
+fn reserve_if(bytes: u64, wait: Wait) -> Result<Option<Grant>, PhotoError> {
     let mut s = lock();
     loop {
         if bytes > s.capacity {
@@ -56,7 +72,10 @@ pub(crate) fn reserve(bytes: u64) -> Result<Grant, PhotoError> {
         }
         if s.in_use.saturating_add(bytes) <= s.capacity {
             s.in_use += bytes;
-            return Ok(Grant { bytes });
+            return Ok(Some(Grant { bytes }));
+        }
+        if wait == Wait::No {
+            return Ok(None);
         }
         s = BUDGET.freed.wait(s).unwrap_or_else(PoisonError::into_inner);
     }
@@ -74,17 +93,23 @@ impl Drop for Grant {
 }
 
 /// Bytes one photo will need at most, in two parts: the decoder's buffers (given back once the
-/// pixels are resized) and the output stages. Refuses what is over the per-photo limit.
-pub(crate) fn reserve_for(decoder: u64, output: u64, max_alloc: u64) -> Result<(Grant, Grant), PhotoError> {
+/// pixels are resized) and the output stages. Refuses what is over the per-photo limit; `None`
+/// when the bytes are not free now and `wait` is [`Wait::No`].
+pub(crate) fn reserve_for(
+    decoder: u64,
+    output: u64,
+    max_alloc: u64,
+    wait: Wait,
+) -> Result<Option<(Grant, Grant)>, PhotoError> {
     let total = decoder.saturating_add(output);
     if total > max_alloc {
         return Err(PhotoError::MemoryLimit);
     }
-    let whole = reserve(total)?;
+    let Some(whole) = reserve_if(total, wait)? else { return Ok(None) };
     // Split the one reservation so the decoder's part goes back early, without a second wait.
     let bytes = whole.bytes;
     std::mem::forget(whole);
-    Ok((Grant { bytes: bytes - output }, Grant { bytes: output }))
+    Ok(Some((Grant { bytes: bytes - output }, Grant { bytes: output })))
 }
 
 #[cfg(test)]
@@ -95,7 +120,7 @@ mod tests {
     fn a_reservation_over_the_whole_budget_is_refused_and_others_wait_their_turn() {
         let capacity = decode_budget_bytes();
         assert_eq!(reserve(capacity + 1).err(), Some(PhotoError::MemoryLimit));
-        assert_eq!(reserve_for(10, 10, 15).err(), Some(PhotoError::MemoryLimit), "per-photo limit");
+        assert_eq!(reserve_for(10, 10, 15, Wait::Yes).err(), Some(PhotoError::MemoryLimit), "per-photo limit");
         // Other tests may hold part of the budget meanwhile: take what is left in small steps
         // until a request would have to wait, then show that it does, and is let in on release.
         let held = reserve(capacity / 2).expect("half fits when nothing else is in flight for long");
@@ -106,6 +131,8 @@ mod tests {
             drop(g);
         });
         assert!(rx.recv_timeout(std::time::Duration::from_millis(200)).is_err(), "must wait while half is held");
+        // Asked not to wait, the same request answers at once that the bytes are busy.
+        assert!(reserve_for(capacity / 2 + 1, 0, u64::MAX, Wait::No).expect("could fit").is_none());
         drop(held);
         rx.recv_timeout(std::time::Duration::from_secs(10)).expect("let in after release");
         waiter.join().expect("no panic");

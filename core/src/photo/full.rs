@@ -6,6 +6,7 @@ use std::io::Cursor;
 
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 
+use super::budget::Wait;
 use super::{Decoded, PhotoError, PhotoSettings, budget, check_dimensions, output_size, output_stage_bytes};
 
 /// Peak bytes of a full decode of `width` x `height` at `bytes_per_pixel`, converted to 8-bit
@@ -18,7 +19,8 @@ pub(super) fn decoder_bytes(width: u32, height: u32, bytes_per_pixel: u64, progr
 }
 
 /// Decodes in full under the limits and the budget; orientation is read, not yet applied.
-pub(super) fn decode_for(input: &[u8], settings: &PhotoSettings) -> Result<Decoded, PhotoError> {
+/// `None` when the memory is not free now and `wait` is [`Wait::No`].
+pub(super) fn decode_for(input: &[u8], settings: &PhotoSettings, wait: Wait) -> Result<Option<Decoded>, PhotoError> {
     let format = image::guess_format(input).map_err(|_| PhotoError::UnsupportedFormat)?;
     let progressive_components = match format {
         ImageFormat::Jpeg => {
@@ -32,11 +34,15 @@ pub(super) fn decode_for(input: &[u8], settings: &PhotoSettings) -> Result<Decod
     check_dimensions(width, height, settings)?;
     let (tw, th) = output_size(width, height, settings.long_edge);
     let bpp = u64::from(decoder.color_type().bytes_per_pixel());
-    let (decoder_grant, grant) = budget::reserve_for(
+    let Some((decoder_grant, grant)) = budget::reserve_for(
         decoder_bytes(width, height, bpp, progressive_components),
         output_stage_bytes(tw, th),
         settings.max_alloc_bytes,
-    )?;
+        wait,
+    )?
+    else {
+        return Ok(None);
+    };
     // A broken EXIF block is no reason to lose the evidence: treat it as "no rotation".
     let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
     let img = DynamicImage::from_decoder(decoder).map_err(|e| map_error(&e, settings))?;
@@ -48,7 +54,7 @@ pub(super) fn decode_for(input: &[u8], settings: &PhotoSettings) -> Result<Decod
             rgb
         }
     };
-    Ok(Decoded { rgb, target: (tw, th), orientation, grant_until_resized: decoder_grant, grant })
+    Ok(Some(Decoded { rgb, target: (tw, th), orientation, grant_until_resized: decoder_grant, grant }))
 }
 
 /// The `image` crate's decoder for `format`, with its own limits as a second guard.

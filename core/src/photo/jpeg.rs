@@ -7,6 +7,7 @@ use image::metadata::Orientation;
 use turbojpeg::{Decompressor, Image, PixelFormat, ScalingFactor};
 use zeroize::Zeroize;
 
+use super::budget::Wait;
 use super::{Decoded, PhotoError, PhotoSettings, budget, check_dimensions, output_size, output_stage_bytes};
 
 /// Most scans a progressive JPEG may have: cameras write about ten; a file with thousands of
@@ -113,9 +114,9 @@ fn idct_size(width: u32, height: u32, tw: u32, th: u32) -> u32 {
 
 impl FrameHeader {
     /// Peak bytes of the decoder at DCT scale `s`/8: the coefficients of a progressive image
-    /// (two bytes each, kept at full size until the last scan), a row of blocks per component
-    /// at the reduced size (counted as a whole plane, which bounds it), and the interleaved RGB
-    /// result with the resizer's intermediate rows.
+    /// (two bytes each, kept at full size until the last scan), the rows libjpeg-turbo works on
+    /// (a few rows of blocks per component, counted as four at full size to bound them), and the
+    /// interleaved RGB result with the resizer's intermediate rows.
     fn decoder_bytes(&self, s: u32) -> u64 {
         let hmax = u64::from(self.sampling.iter().map(|p| p.0).max().unwrap_or(1));
         let vmax = u64::from(self.sampling.iter().map(|p| p.1).max().unwrap_or(1));
@@ -123,11 +124,10 @@ impl FrameHeader {
         let mcu_rows = u64::from(self.height).div_ceil(8 * vmax);
         let mut total = 0u64;
         for &(h, v) in &self.sampling {
-            let blocks = mcu_cols * u64::from(h) * mcu_rows * u64::from(v);
             if self.progressive {
-                total += blocks * 64 * 2;
+                total += mcu_cols * u64::from(h) * mcu_rows * u64::from(v) * 64 * 2;
             }
-            total += blocks * u64::from(s * s);
+            total += 4 * mcu_cols * u64::from(h) * u64::from(v) * 64;
         }
         let (ow, oh) = (u64::from(self.width * s).div_ceil(8), u64::from(self.height * s).div_ceil(8));
         total + ow * oh * 3 * 2
@@ -136,20 +136,23 @@ impl FrameHeader {
 
 /// Decodes at the smallest DCT scale that covers the output, under the budget. JPEGs taken
 /// another way (CMYK, two components, 12-bit, lossless) go the full-size way, also under the
-/// budget.
-pub(super) fn decode_for(input: &[u8], settings: &PhotoSettings) -> Result<Decoded, PhotoError> {
+/// budget. `None` when the memory is not free now and `wait` is [`Wait::No`].
+pub(super) fn decode_for(input: &[u8], settings: &PhotoSettings, wait: Wait) -> Result<Option<Decoded>, PhotoError> {
     let header = frame_header(input)?;
     check_dimensions(header.width, header.height, settings)?;
     if header.width == 0 || header.height == 0 {
         return Err(PhotoError::Corrupt);
     }
     if header.precision != 8 || header.lossless || !matches!(header.sampling.len(), 1 | 3) {
-        return super::full::decode_for(input, settings);
+        return super::full::decode_for(input, settings, wait);
     }
     let (tw, th) = output_size(header.width, header.height, settings.long_edge);
     let s = idct_size(header.width, header.height, tw, th);
-    let (decoder_grant, grant) =
-        budget::reserve_for(header.decoder_bytes(s), output_stage_bytes(tw, th), settings.max_alloc_bytes)?;
+    let Some((decoder_grant, grant)) =
+        budget::reserve_for(header.decoder_bytes(s), output_stage_bytes(tw, th), settings.max_alloc_bytes, wait)?
+    else {
+        return Ok(None);
+    };
 
     let mut decoder = Decompressor::new().map_err(|_| PhotoError::Corrupt)?;
     decoder.set_scan_limit(MAX_SCANS).map_err(|_| PhotoError::Corrupt)?;
@@ -183,5 +186,5 @@ pub(super) fn decode_for(input: &[u8], settings: &PhotoSettings) -> Result<Decod
         .and_then(|r| input.get(r))
         .and_then(Orientation::from_exif_chunk)
         .unwrap_or(Orientation::NoTransforms);
-    Ok(Decoded { rgb, target: (tw, th), orientation, grant_until_resized: decoder_grant, grant })
+    Ok(Some(Decoded { rgb, target: (tw, th), orientation, grant_until_resized: decoder_grant, grant }))
 }

@@ -48,7 +48,7 @@ pub fn decode_upright(input: &[u8], settings: &PhotoSettings) -> Result<DynamicI
     let bpp = u64::from(decoder.color_type().bytes_per_pixel());
     let bytes =
         full::decoder_bytes(width, height, bpp, progressive_components) + u64::from(width) * u64::from(height) * bpp;
-    let _grant = budget::reserve_for(bytes, 0, settings.max_alloc_bytes.max(bytes))?;
+    let _grant = budget::reserve_for(bytes, 0, settings.max_alloc_bytes.max(bytes), budget::Wait::Yes)?;
     // A broken EXIF block is no reason to lose the evidence: treat it as "no rotation".
     let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
     let mut img = DynamicImage::from_decoder(decoder).map_err(|e| full::map_error(&e, settings))?;
