@@ -338,6 +338,35 @@ fn import_on_postgres_in_chromium() {
     import_and_check(&mut b, &w, &file);
 }
 
+/// Uploads a statement file as `sup`; the result page and its figures: transfers, matched,
+/// exceptions, imported before, not incoming payments.
+fn import_sample(sup: &mut WebClient, url: &str, file: &Path) -> (String, [u64; 5]) {
+    let name = file.file_name().and_then(|n| n.to_str()).expect("file name");
+    let (_, _, page) = sup.get(&format!("{url}/office/import"));
+    let bytes = std::fs::read(file).expect("sample statement");
+    let (status, body) =
+        sup.post_file(&format!("{url}/office/import"), &[("csrf", &csrf_of(&page))], ("statement", name, &bytes));
+    assert_eq!(status, 200, "{name}: {body}");
+    assert!(body.contains("The statement was imported"), "{name}: {body}");
+    let figure = |id: &str| -> u64 {
+        let at = body.find(&format!("id=\"{id}\">")).unwrap_or_else(|| panic!("{name}: no {id}")) + id.len() + 6;
+        body[at..].chars().take_while(char::is_ascii_digit).collect::<String>().parse().expect("a number")
+    };
+    let counts = [
+        figure("r-transactions"),
+        figure("r-matched"),
+        figure("r-exceptions"),
+        figure("r-duplicates"),
+        figure("r-skipped"),
+    ];
+    (body, counts)
+}
+
+/// Entries in the exceptions queue, as the page lists them.
+fn exceptions_now(sup: &mut WebClient, url: &str) -> usize {
+    sup.get(&format!("{url}/office/exceptions")).2.matches("/details\"").count()
+}
+
 #[test]
 fn roles_csrf_limits_and_refusals_over_http() {
     let backend = Backend::sqlite();
@@ -413,28 +442,37 @@ fn roles_csrf_limits_and_refusals_over_http() {
     let (_, _, audit) = sup.get(&format!("{url}/office/audit"));
     assert!(audit.contains("objection.received") && audit.contains("review the objection"));
 
-    // The banks' own sample statements import (their payers match no case here: exceptions).
+    // The banks' own sample statements import (their payers match no case here: exceptions):
+    // every transfer is counted, matched, queued or named as imported before, none dropped.
     let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/samples/camt");
-    for name in [
+    let names = [
         "camt053.v02_de_vrbank_viafintech.xml",
         "camt053.v02_multi_statement_genkgo.xml",
         "camt053.v04_ch_postfinance_multi_viafintech.xml",
         "camt053.v08_ch_ubs_scor_viafintech.xml",
         "camt054.v02_strd_genkgo.xml",
-    ] {
-        let (_, _, page) = sup.get(&format!("{url}/office/import"));
-        let bytes = std::fs::read(samples.join(name)).expect("sample statement");
-        let (status, body) =
-            sup.post_file(&format!("{url}/office/import"), &[("csrf", &csrf_of(&page))], ("statement", name, &bytes));
-        assert_eq!(status, 200, "{name}: {body}");
-        assert!(body.contains("The statement was imported") && body.contains("id=\"r-matched\">0 "), "{name}");
+    ];
+    let mut first = Vec::new();
+    for name in names {
+        let (body, [transfers, matched, exceptions, before, skipped]) =
+            import_sample(&mut sup, &url, &samples.join(name));
+        assert!(transfers + skipped > 0 && matched == 0, "{name}: {transfers} transfers, {matched} matched");
+        assert_eq!(exceptions + before, transfers, "{name}: every transfer queued or named as imported before");
         if name.contains("_ch_") {
             // Swiss statements: every amount on the result shown in its own currency.
             assert!(body.contains(" CHF</td>") && !body.contains(" EUR</td>"), "{name}: amounts in CHF");
         }
+        first.push((name, transfers, skipped));
     }
     let (_, _, queue) = sup.get(&format!("{url}/office/exceptions"));
     assert!(queue.contains("currency CHF: only EUR is booked automatically"), "Swiss francs wait for a clerk");
+    // Each imported again: nothing counted twice, nothing queued twice, nothing dropped.
+    let queued = exceptions_now(&mut sup, &url);
+    for (name, transfers, skipped) in first {
+        let (_, counts) = import_sample(&mut sup, &url, &samples.join(name));
+        assert_eq!(counts, [transfers, 0, 0, transfers, skipped], "{name} again: all imported before");
+    }
+    assert_eq!(exceptions_now(&mut sup, &url), queued, "the queue did not grow");
 
     // A statement larger than a sync batch (8 MB) goes through whole.
     let big: Vec<Transfer> = (0..6000)
