@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use fieldseal_core::attestation::{AttestationPolicy, PinnedRoot, SIMULATED_PLATFORM};
 use fieldseal_core::sync::{self, SyncOptions};
 use fieldseal_enclave::platform::{Platform as _, SIMULATED_ROOT_FILE, SimulatedPlatform};
-use fieldseal_tests::{Phone, Server, TempDir, bin};
+use fieldseal_tests::{Phone, Server, TempDir, WebClient, bin, zone};
 
 /// A system account, from /etc/passwd.
 struct Account {
@@ -87,6 +87,8 @@ fn the_host_user_cannot_open_what_the_zone_holds_and_a_shift_still_syncs() {
             .arg(&socket)
             .arg("--web-socket")
             .arg(run.join("enclave.web.sock"))
+            .arg("--store-socket")
+            .arg(run.join("enclave.store.sock"))
             .arg("--key-dir")
             .arg(&keys)
             .arg("--platform-dir")
@@ -100,7 +102,7 @@ fn the_host_user_cannot_open_what_the_zone_holds_and_a_shift_still_syncs() {
             .expect("the zone starts"),
     );
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !run.join("enclave.web.sock").exists() {
+    while !run.join("enclave.store.sock").exists() {
         assert!(Instant::now() < deadline, "the zone did not open its sockets");
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -140,10 +142,18 @@ fn the_host_user_cannot_open_what_the_zone_holds_and_a_shift_still_syncs() {
     };
     let mut phone = Phone::enrolled_with(&server, code.trim(), &policy);
     const CANARY: &str = "B-ZU 4711";
-    phone.capture(2, CANARY);
+    let notices = phone.capture(2, CANARY);
     let report =
         sync::sync_outbox(&mut phone.store, &server.transport(), &SyncOptions::default(), &mut |_| {}).expect("syncs");
     assert_eq!((report.synced, report.unsynced), (2, 0));
+
+    // The citizen, over the TLS that ends in the zone (pinned to the key its attestation names):
+    // the zone asks the host's store line, across the two users, for the sealed case and opens it.
+    let citizen = WebClient::pinned(zone::attested_tls_key(&server.url, &policy));
+    let mut citizen = citizen.sign_in(&server.zone_url(), &notices[0]);
+    let (status, _, case) = citizen.get(&format!("{}/case", server.zone_url()));
+    assert_eq!(status, 200);
+    assert!(case.replace([' ', '-'], "").contains("BZU4711"), "the citizen sees their own plate");
 
     // The rogue operator, as the host's user: the platform root, the key folder, the zone's
     // memory map. Each is first shown to be there (root reads it), then refused to the host.
