@@ -170,7 +170,7 @@ impl<P: Platform + 'static> Backend for ZoneBackend<P> {
 /// The payment provider as the zone reaches it: through the host. Its calls block (the portal
 /// runs them on blocking threads), so each waits on the zone's runtime for the host's answer.
 struct HostProvider {
-    name: &'static str,
+    name: String,
     origin: String,
     link: Arc<HostLink>,
     runtime: tokio::runtime::Handle,
@@ -186,8 +186,8 @@ impl HostProvider {
 }
 
 impl PaymentProvider for HostProvider {
-    fn name(&self) -> &'static str {
-        self.name
+    fn name(&self) -> &str {
+        &self.name
     }
 
     fn checkout_origin(&self) -> String {
@@ -241,8 +241,7 @@ pub fn router<P: Platform + 'static>(
 ) -> axum::Router {
     let provider = settings.provider.map(|p| {
         Arc::new(HostProvider {
-            // One short name, leaked once per process: the provider trait hands out `&'static str`.
-            name: Box::leak(p.name.into_boxed_str()),
+            name: p.name,
             origin: p.checkout_origin,
             link: Arc::clone(&link),
             runtime: tokio::runtime::Handle::current(),

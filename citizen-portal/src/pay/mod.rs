@@ -130,7 +130,7 @@ impl fmt::Debug for PaymentEvent {
 /// A card payment provider as the portal uses it. One implementation per provider.
 pub trait PaymentProvider: Send + Sync + 'static {
     /// Short stable name stored with each payment ("sandbox").
-    fn name(&self) -> &'static str;
+    fn name(&self) -> &str;
     /// `scheme://host:port` the browser is sent to (for the portal's CSP `form-action`).
     fn checkout_origin(&self) -> String;
     /// Opens a checkout session for one ticket.

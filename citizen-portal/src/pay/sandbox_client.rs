@@ -102,7 +102,7 @@ impl SandboxProvider {
 }
 
 impl PaymentProvider for SandboxProvider {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "sandbox"
     }
 
