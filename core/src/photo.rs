@@ -15,16 +15,20 @@ mod jpeg;
 pub mod reference;
 #[cfg(test)]
 pub(crate) mod tests;
+mod ticket;
 
 use std::fmt;
 use std::time::{Duration, Instant};
 
+use fast_image_resize::Resizer;
 use image::metadata::Orientation;
-use image::{DynamicImage, ImageFormat, RgbImage};
+use image::{ImageFormat, RgbImage};
 use zeroize::{Zeroize, Zeroizing};
 
 use budget::Wait;
 pub use budget::{DEFAULT_DECODE_BUDGET_BYTES, decode_budget_bytes, set_decode_budget_bytes};
+use ticket::Buffers;
+pub use ticket::process_all;
 
 /// Limits and output settings of the pipeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,92 +144,11 @@ pub fn process(input: &[u8], settings: &PhotoSettings) -> Result<ProcessedPhoto,
     process_timed(input, settings).map(|(p, _)| p)
 }
 
-/// Runs the pipeline on the photos of one case in parallel, on as many threads as the platform
-/// has cores (at most one per photo). Each photo is decoded, then finished (resized, turned,
-/// encoded, hashed); a free thread decodes the next photo first, so three photos on two cores
-/// take about two decodes and two finishes rather than two whole photos. A decode that would
-/// have to wait for memory gives way to finishing a decoded photo, which gives memory back; it
-/// waits only when there is nothing to finish, so the threads never all wait on each other.
-/// Every decode still reserves its memory from the process-wide budget. Results keep the order.
-pub fn process_all(inputs: &[&[u8]], settings: &PhotoSettings) -> Vec<Result<ProcessedPhoto, PhotoError>> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(inputs.len());
-    if threads <= 1 {
-        return inputs.iter().map(|i| process(i, settings)).collect();
-    }
-    let queue = std::sync::Mutex::new(Queue {
-        to_decode: (0..inputs.len()).collect(),
-        decoded: Vec::new(),
-        results: inputs.iter().map(|_| None).collect(),
-    });
-    let lock = || queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let work = || {
-        let mut gave_way = false;
-        loop {
-            let task = {
-                let mut q = lock();
-                let finish = if gave_way || q.to_decode.is_empty() { q.decoded.pop() } else { None };
-                if let Some(d) = finish {
-                    Task::Finish(d)
-                } else if !q.to_decode.is_empty() {
-                    let i = q.to_decode.remove(0);
-                    // With a photo waiting to be finished, a decode must not wait for memory.
-                    Task::Decode(i, if q.decoded.is_empty() { Wait::Yes } else { Wait::No })
-                } else {
-                    return;
-                }
-            };
-            gave_way = false;
-            let mut times = StageTimes::default();
-            match task {
-                Task::Decode(i, wait) => match decode_stage(inputs[i], settings, wait, &mut times) {
-                    Ok(Some(d)) => lock().decoded.push((i, d)),
-                    Ok(None) => {
-                        lock().to_decode.insert(0, i);
-                        gave_way = true;
-                    }
-                    Err(e) => lock().results[i] = Some(Err(e)),
-                },
-                Task::Finish((i, d)) => {
-                    let done = finish_stage(inputs[i], d, settings, &mut times);
-                    lock().results[i] = Some(done);
-                }
-            }
-        }
-    };
-    std::thread::scope(|s| {
-        let helpers: Vec<_> = (1..threads).map(|_| s.spawn(work)).collect();
-        work();
-        for h in helpers {
-            // A panicking helper is a bug in a decoder: let it surface here as it would have
-            // without threads.
-            h.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
-        }
-    });
-    let results = queue.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner).results;
-    results.into_iter().map(|r| r.unwrap_or(Err(PhotoError::Encode))).collect()
-}
-
-/// What the threads of [`process_all`] share.
-struct Queue {
-    /// Photos not decoded yet, in order.
-    to_decode: Vec<usize>,
-    /// Decoded photos waiting to be finished.
-    decoded: Vec<(usize, Decoded)>,
-    /// Each photo's result, once there is one.
-    results: Vec<Option<Result<ProcessedPhoto, PhotoError>>>,
-}
-
-/// One step of [`process_all`].
-enum Task {
-    Decode(usize, Wait),
-    Finish((usize, Decoded)),
-}
-
 /// [`process`], with the time of each stage.
 pub fn process_timed(input: &[u8], settings: &PhotoSettings) -> Result<(ProcessedPhoto, StageTimes), PhotoError> {
     let mut times = StageTimes::default();
-    let decoded = decode_stage(input, settings, Wait::Yes, &mut times)?.ok_or(PhotoError::MemoryLimit)?;
-    let photo = finish_stage(input, decoded, settings, &mut times)?;
+    let decoded = decode_stage(input, settings, Wait::Yes, None, &mut times)?.ok_or(PhotoError::MemoryLimit)?;
+    let photo = finish_stage(input, decoded, settings, None, &mut Resizer::new(), &mut times)?;
     Ok((photo, times))
 }
 
@@ -235,28 +158,32 @@ fn decode_stage(
     input: &[u8],
     settings: &PhotoSettings,
     wait: Wait,
+    buffers: Option<&Buffers>,
     times: &mut StageTimes,
 ) -> Result<Option<Decoded>, PhotoError> {
     let t = Instant::now();
     let format = check_input(input, settings)?;
     let decoded = match format {
-        ImageFormat::Jpeg => jpeg::decode_for(input, settings, wait)?,
+        ImageFormat::Jpeg => jpeg::decode_for(input, settings, wait, buffers)?,
         _ => full::decode_for(input, settings, wait)?,
     };
     times.decode = t.elapsed();
     Ok(decoded)
 }
 
-/// Resizes, turns, encodes and hashes a decoded photo; every pixel copy is zeroized on the way.
+/// Resizes, turns, encodes and hashes a decoded photo; every pixel copy is zeroized on the way
+/// (and handed to `buffers` for the next photo, when there are such).
 fn finish_stage(
     input: &[u8],
     decoded: Decoded,
     settings: &PhotoSettings,
+    buffers: Option<&Buffers>,
+    resizer: &mut Resizer,
     times: &mut StageTimes,
 ) -> Result<ProcessedPhoto, PhotoError> {
     let t = Instant::now();
     let (tw, th) = decoded.target;
-    let rgb = resize_exact(decoded.rgb, tw, th)?;
+    let rgb = resize_exact(decoded.rgb, tw, th, buffers, resizer)?;
     drop(decoded.grant_until_resized);
     times.resize = t.elapsed();
     let t = Instant::now();
@@ -265,7 +192,7 @@ fn finish_stage(
     let t = Instant::now();
     let jpeg = encode(&rgb, settings.jpeg_quality);
     let (width, height) = rgb.dimensions();
-    rgb.into_raw().zeroize();
+    ticket::give(buffers, rgb.into_raw());
     let jpeg = jpeg?;
     drop(decoded.grant);
     times.encode = t.elapsed();
@@ -347,36 +274,68 @@ fn output_stage_bytes(w: u32, h: u32) -> u64 {
 pub fn downscale(rgb: RgbImage, long_edge: u32) -> Result<RgbImage, PhotoError> {
     let (w, h) = rgb.dimensions();
     let (nw, nh) = output_size(w, h, long_edge);
-    resize_exact(rgb, nw, nh)
+    resize_exact(rgb, nw, nh, None, &mut Resizer::new())
 }
 
-/// Resizes to exactly `nw` x `nh` (Lanczos3, SIMD); the source pixels are zeroized.
-fn resize_exact(rgb: RgbImage, nw: u32, nh: u32) -> Result<RgbImage, PhotoError> {
-    use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer, images::Image};
+/// Resizes to exactly `nw` x `nh` (Lanczos3, SIMD) with `resizer`; the source pixels are zeroized
+/// (and handed to `buffers`, which also gives the output's, when there are such).
+fn resize_exact(
+    rgb: RgbImage,
+    nw: u32,
+    nh: u32,
+    buffers: Option<&Buffers>,
+    resizer: &mut Resizer,
+) -> Result<RgbImage, PhotoError> {
+    use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, images::Image};
     let (w, h) = rgb.dimensions();
     if (w, h) == (nw, nh) {
         return Ok(rgb);
     }
     let src = Image::from_vec_u8(w, h, rgb.into_raw(), PixelType::U8x3).map_err(|_| PhotoError::Encode)?;
-    let mut dst = Image::new(nw, nh, PixelType::U8x3);
-    Resizer::new()
-        .resize(&src, &mut dst, &ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3)))
-        .map_err(|_| PhotoError::Encode)?;
-    src.into_vec().zeroize();
+    let out = ticket::take(buffers, 3 * nw as usize * nh as usize);
+    let mut dst = Image::from_vec_u8(nw, nh, out, PixelType::U8x3).map_err(|_| PhotoError::Encode)?;
+    let resized =
+        resizer.resize(&src, &mut dst, &ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3)));
+    ticket::give(buffers, src.into_vec());
+    if resized.is_err() {
+        ticket::give(buffers, dst.into_vec());
+        return Err(PhotoError::Encode);
+    }
     RgbImage::from_raw(nw, nh, dst.into_vec()).ok_or(PhotoError::Encode)
 }
 
 /// Applies the EXIF orientation; the unturned pixels are zeroized.
-fn orient(rgb: RgbImage, orientation: Orientation) -> RgbImage {
-    if orientation == Orientation::NoTransforms {
-        return rgb;
-    }
-    let mut img = DynamicImage::ImageRgb8(rgb);
-    img.apply_orientation(orientation);
-    match img {
-        DynamicImage::ImageRgb8(rgb) => rgb,
-        other => other.into_rgb8(),
-    }
+fn orient(mut rgb: RgbImage, orientation: Orientation) -> RgbImage {
+    use image::imageops::{flip_horizontal_in_place, flip_vertical_in_place, rotate90, rotate180_in_place, rotate270};
+    let turned = match orientation {
+        Orientation::NoTransforms => return rgb,
+        Orientation::Rotate180 => {
+            rotate180_in_place(&mut rgb);
+            return rgb;
+        }
+        Orientation::FlipHorizontal => {
+            flip_horizontal_in_place(&mut rgb);
+            return rgb;
+        }
+        Orientation::FlipVertical => {
+            flip_vertical_in_place(&mut rgb);
+            return rgb;
+        }
+        Orientation::Rotate90 => rotate90(&rgb),
+        Orientation::Rotate270 => rotate270(&rgb),
+        Orientation::Rotate90FlipH => {
+            let mut t = rotate90(&rgb);
+            flip_horizontal_in_place(&mut t);
+            t
+        }
+        Orientation::Rotate270FlipH => {
+            let mut t = rotate270(&rgb);
+            flip_horizontal_in_place(&mut t);
+            t
+        }
+    };
+    rgb.into_raw().zeroize();
+    turned
 }
 
 /// Encodes as a baseline JFIF JPEG with 4:2:0 chroma (libjpeg-turbo, SIMD) and nothing else: no

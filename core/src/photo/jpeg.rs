@@ -5,9 +5,9 @@
 use image::RgbImage;
 use image::metadata::Orientation;
 use turbojpeg::{Decompressor, Image, PixelFormat, ScalingFactor};
-use zeroize::Zeroize;
 
 use super::budget::Wait;
+use super::ticket::Buffers;
 use super::{Decoded, PhotoError, PhotoSettings, budget, check_dimensions, output_size, output_stage_bytes};
 
 /// Most scans a progressive JPEG may have: cameras write about ten; a file with thousands of
@@ -137,7 +137,12 @@ impl FrameHeader {
 /// Decodes at the smallest DCT scale that covers the output, under the budget. JPEGs taken
 /// another way (CMYK, two components, 12-bit, lossless) go the full-size way, also under the
 /// budget. `None` when the memory is not free now and `wait` is [`Wait::No`].
-pub(super) fn decode_for(input: &[u8], settings: &PhotoSettings, wait: Wait) -> Result<Option<Decoded>, PhotoError> {
+pub(super) fn decode_for(
+    input: &[u8],
+    settings: &PhotoSettings,
+    wait: Wait,
+    buffers: Option<&Buffers>,
+) -> Result<Option<Decoded>, PhotoError> {
     let header = frame_header(input)?;
     check_dimensions(header.width, header.height, settings)?;
     if header.width == 0 || header.height == 0 {
@@ -167,7 +172,8 @@ pub(super) fn decode_for(input: &[u8], settings: &PhotoSettings, wait: Wait) -> 
     decoder.set_scaling_factor(scale).map_err(|_| PhotoError::UnsupportedFormat)?;
     let w = u32::try_from(out.width).map_err(|_| PhotoError::Corrupt)?;
     let h = u32::try_from(out.height).map_err(|_| PhotoError::Corrupt)?;
-    let mut rgb = RgbImage::new(w, h);
+    let mut rgb = RgbImage::from_raw(w, h, super::ticket::take(buffers, 3 * out.width * out.height))
+        .ok_or(PhotoError::Corrupt)?;
     let image = Image {
         pixels: &mut *rgb,
         width: out.width,
@@ -177,7 +183,7 @@ pub(super) fn decode_for(input: &[u8], settings: &PhotoSettings, wait: Wait) -> 
     };
     if decoder.decompress(input, image).is_err() {
         // The rows decoded before the error are wiped with the rest.
-        rgb.into_raw().zeroize();
+        super::ticket::give(buffers, rgb.into_raw());
         return Err(PhotoError::Corrupt);
     }
     // A broken EXIF block is no reason to lose the evidence: treat it as "no rotation".

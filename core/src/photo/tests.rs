@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::hazmat::tests::testdata_dir;
+use image::DynamicImage;
 
 pub(crate) fn sample(name: &str) -> Vec<u8> {
     let p = testdata_dir().join("samples/photos").join(name);
