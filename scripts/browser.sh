@@ -4,6 +4,7 @@
 # Idempotent: does nothing but print the versions when both are already there.
 # The tests look for them on PATH, or take FIELDSEAL_CHROMIUM / FIELDSEAL_CHROMEDRIVER.
 set -euo pipefail
+source "$(dirname "$0")/apt.sh"
 
 have_chromium() {
   [ -n "${FIELDSEAL_CHROMIUM:-}" ] && [ -x "$FIELDSEAL_CHROMIUM" ] && return 0
@@ -28,23 +29,7 @@ fail() {
 if have_chromium && have_chromedriver; then
   echo "Chromium and chromedriver are already installed."
 else
-  command -v apt-get >/dev/null 2>&1 || fail "Chromium or chromedriver is missing and apt-get is not available."
-  if [ "$(id -u)" = 0 ]; then
-    as_root=()
-  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-    as_root=(sudo)
-  else
-    fail "Chromium or chromedriver is missing, and installing them needs root (not root, no password-less sudo)."
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  pkgs=(chromium chromium-driver)
-  echo "installing ${pkgs[*]} with apt-get …"
-  if ! "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${pkgs[@]}"; then
-    echo "apt-get install failed; refreshing the package lists (apt-get update) and trying again …"
-    "${as_root[@]}" apt-get update -qq || fail "apt-get update failed (no network or no package mirror?)."
-    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${pkgs[@]}" \
-      || fail "apt-get install ${pkgs[*]} failed (output above)."
-  fi
+  apt_install chromium chromium-driver
   have_chromium || fail "apt-get finished but no chromium is on PATH."
   have_chromedriver || fail "apt-get finished but no chromedriver is on PATH."
 fi

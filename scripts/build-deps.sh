@@ -6,6 +6,7 @@
 # nasm assembles libjpeg-turbo's x86 SIMD code; ARM builds (Android, iOS) use NEON intrinsics
 # and need only cmake (see mobile-bindings/README.md).
 set -euo pipefail
+source "$(dirname "$0")/apt.sh"
 
 fail() {
   echo "error: $1" >&2
@@ -19,21 +20,7 @@ missing=()
 command -v cmake >/dev/null 2>&1 || missing+=(cmake)
 command -v nasm >/dev/null 2>&1 || missing+=(nasm)
 if [ ${#missing[@]} -gt 0 ]; then
-  command -v apt-get >/dev/null 2>&1 || fail "${missing[*]} missing and apt-get is not available."
-  if [ "$(id -u)" = 0 ]; then
-    as_root=()
-  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-    as_root=(sudo)
-  else
-    fail "${missing[*]} missing, and installing needs root (not root, no password-less sudo)."
-  fi
-  echo "installing ${missing[*]} with apt-get …"
-  if ! "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; then
-    echo "apt-get install failed; refreshing the package lists (apt-get update) and trying again …"
-    "${as_root[@]}" apt-get update -qq || fail "apt-get update failed (no network or no package mirror?)."
-    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null \
-      || fail "apt-get install ${missing[*]} failed (output above)."
-  fi
+  apt_install "${missing[@]}"
   command -v cmake >/dev/null 2>&1 || fail "apt-get finished but no cmake is on PATH."
   command -v nasm >/dev/null 2>&1 || fail "apt-get finished but no nasm is on PATH."
 fi
