@@ -147,9 +147,20 @@ pub fn process(input: &[u8], settings: &PhotoSettings) -> Result<ProcessedPhoto,
 /// [`process`], with the time of each stage.
 pub fn process_timed(input: &[u8], settings: &PhotoSettings) -> Result<(ProcessedPhoto, StageTimes), PhotoError> {
     let mut times = StageTimes::default();
-    let decoded = decode_stage(input, settings, Wait::Yes, None, &mut times)?.ok_or(PhotoError::MemoryLimit)?;
-    let photo = finish_stage(input, decoded, settings, None, &mut Resizer::new(), &mut times)?;
+    let photo = decode_and_finish(input, settings, None, &mut Resizer::new(), &mut times)?;
     Ok((photo, times))
+}
+
+/// Both stages of one photo on this thread, waiting for memory if need be.
+fn decode_and_finish(
+    input: &[u8],
+    settings: &PhotoSettings,
+    buffers: Option<&Buffers>,
+    resizer: &mut Resizer,
+    times: &mut StageTimes,
+) -> Result<ProcessedPhoto, PhotoError> {
+    let decoded = decode_stage(input, settings, Wait::Yes, buffers, times)?.ok_or(PhotoError::MemoryLimit)?;
+    finish_stage(input, decoded, settings, buffers, resizer, times)
 }
 
 /// Checks and decodes (at reduced scale where possible) under the budget; `None` when the memory

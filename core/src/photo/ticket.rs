@@ -7,7 +7,9 @@ use fast_image_resize::Resizer;
 use zeroize::Zeroize;
 
 use super::budget::Wait;
-use super::{Decoded, PhotoError, PhotoSettings, ProcessedPhoto, StageTimes, decode_stage, finish_stage};
+use super::{
+    Decoded, PhotoError, PhotoSettings, ProcessedPhoto, StageTimes, decode_and_finish, decode_stage, finish_stage,
+};
 
 /// Runs the pipeline on the photos of one case in parallel, on as many threads as the platform
 /// has cores (at most one per photo). Each photo is decoded, then finished (resized, turned,
@@ -26,11 +28,7 @@ pub fn process_all(inputs: &[&[u8]], settings: &PhotoSettings) -> Vec<Result<Pro
         let mut times = StageTimes::default();
         return inputs
             .iter()
-            .map(|input| {
-                let decoded = decode_stage(input, settings, Wait::Yes, Some(&buffers), &mut times)?;
-                let decoded = decoded.ok_or(PhotoError::MemoryLimit)?;
-                finish_stage(input, decoded, settings, Some(&buffers), &mut resizer, &mut times)
-            })
+            .map(|input| decode_and_finish(input, settings, Some(&buffers), &mut resizer, &mut times))
             .collect();
     }
     let queue = Mutex::new(Queue {
