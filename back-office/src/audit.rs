@@ -19,7 +19,7 @@ pub const GENESIS: [u8; 32] = [0; 32];
 const DOMAIN: &[u8] = b"fieldseal/audit/v1";
 
 /// One stored entry of the audit log.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AuditEntry {
     /// Position in the chain: 1, 2, 3 … without gaps.
     pub seq: u64,

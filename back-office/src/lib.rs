@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod auth;
 pub mod camt;
-pub mod policy;
+pub use fieldseal_core::policy;
 pub mod rebooking;
 pub mod reference;
+pub mod store;

@@ -5,11 +5,11 @@
 use std::future::Future;
 
 use fieldseal_core::catalogue::Offence;
-use fieldseal_core::notice::PayeeConfig;
+use fieldseal_core::notice::{PayeeConfig, iso_date};
+pub use fieldseal_core::policy::{Assessment, Status};
 use fieldseal_core::seal::{EnclavePublicKey, VerifyingKey};
 use fieldseal_core::ticket::{AccessCode, TicketNumber};
 use fieldseal_core::wire::enclave::CaseView;
-pub use fieldseal_office::policy::{Assessment, Status};
 use serde::{Deserialize, Serialize};
 
 /// The non-personal state of a case: index fields and ledger.
@@ -167,18 +167,4 @@ pub trait Backend: Ledger {
     fn payee(&self) -> &PayeeConfig;
     /// A catalogue entry.
     fn offence(&self, code: &str) -> Option<Offence>;
-}
-
-/// Dates as `YYYY-MM-DD` on the zone's wire.
-mod iso_date {
-    use serde::{Deserialize as _, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(date: &time::Date, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(date)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<time::Date, D::Error> {
-        let text = String::deserialize(d)?;
-        fieldseal_core::notice::parse_iso_date(&text).ok_or_else(|| serde::de::Error::custom("not a YYYY-MM-DD date"))
-    }
 }

@@ -10,6 +10,7 @@ pub mod notice;
 pub mod objection;
 pub mod payer;
 pub mod photo;
+pub mod policy;
 pub mod seal;
 pub mod store;
 mod store_integrity;

@@ -109,16 +109,40 @@ pub fn parse_iso_date(s: &str) -> Option<time::Date> {
     time::Date::from_calendar_date(i32::from(num(0..4)?), month, u8::try_from(num(8..10)?).ok()?).ok()
 }
 
-/// Serde form of a date: `YYYY-MM-DD`.
-mod iso_date {
+/// Serde form of a date: `YYYY-MM-DD` (`#[serde(with = "iso_date")]`).
+pub mod iso_date {
     use serde::{Deserialize, Deserializer, Serializer, de::Error};
 
-    pub(super) fn serialize<S: Serializer>(d: &time::Date, s: S) -> Result<S::Ok, S::Error> {
+    /// Writes `YYYY-MM-DD`.
+    pub fn serialize<S: Serializer>(d: &time::Date, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&d.to_string())
     }
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<time::Date, D::Error> {
+    /// Reads `YYYY-MM-DD`.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<time::Date, D::Error> {
         let s = String::deserialize(d)?;
         super::parse_iso_date(&s).ok_or_else(|| D::Error::custom("not a YYYY-MM-DD date"))
+    }
+
+    /// The same for an optional date (`null` for none).
+    pub mod option {
+        use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+        /// Writes `YYYY-MM-DD` or `null`.
+        pub fn serialize<S: Serializer>(d: &Option<time::Date>, s: S) -> Result<S::Ok, S::Error> {
+            match d {
+                Some(d) => s.serialize_some(&d.to_string()),
+                None => s.serialize_none(),
+            }
+        }
+        /// Reads `YYYY-MM-DD` or `null`.
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<time::Date>, D::Error> {
+            match Option::<String>::deserialize(d)? {
+                Some(s) => {
+                    super::super::parse_iso_date(&s).map(Some).ok_or_else(|| D::Error::custom("not a YYYY-MM-DD date"))
+                }
+                None => Ok(None),
+            }
+        }
     }
 }
 

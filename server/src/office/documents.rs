@@ -291,7 +291,7 @@ pub async fn ledger_csv(o: &Office, clerk: &Clerk) -> Result<String, DbError> {
                 csv_line(
                     &mut out,
                     &[
-                        l.kind,
+                        &l.kind,
                         &l.ticket,
                         &cents,
                         &eur,

@@ -264,42 +264,6 @@ impl Db {
     }
 }
 
-/// A refund paid out.
-#[derive(Debug, Clone)]
-pub struct RefundRow {
-    /// Amount in cents.
-    pub amount_cents: u64,
-    /// The outgoing transfer's reference.
-    pub reference: String,
-    /// When it was recorded.
-    pub paid_at_ms: i64,
-}
-
-/// One line of the ledger export.
-#[derive(Debug, Clone)]
-pub struct LedgerLine {
-    /// Row id within its table (the export's cursor).
-    pub id: i64,
-    /// `payment` or `refund`.
-    pub kind: &'static str,
-    /// Ticket number.
-    pub ticket: String,
-    /// Cents; refunds negative.
-    pub amount_cents: i64,
-    /// `online`, `transfer`, or `refund`.
-    pub method: String,
-    /// Provider or account.
-    pub provider: String,
-    /// Provider or bank reference.
-    pub reference: String,
-    /// Booking time.
-    pub booked_at_ms: i64,
-    /// Recording time.
-    pub recorded_at_ms: i64,
-    /// The clerk who booked it, when a clerk did.
-    pub clerk: Option<i64>,
-}
-
 impl Db {
     /// Refunds of a case, oldest first.
     pub async fn refunds(&self, ticket: &TicketNumber) -> Result<Vec<RefundRow>, DbError> {
@@ -342,7 +306,7 @@ impl Db {
                 let read = |_| DbError::Corrupt("ledger row");
                 Ok(LedgerLine {
                     id: r.try_get(0).map_err(read)?,
-                    kind: if refunds { "refund" } else { "payment" },
+                    kind: if refunds { "refund" } else { "payment" }.to_owned(),
                     ticket: r.try_get(1).map_err(read)?,
                     amount_cents: r.try_get(2).map_err(read)?,
                     method: r.try_get(3).map_err(read)?,

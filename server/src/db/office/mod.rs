@@ -12,27 +12,13 @@ use serde_json::json;
 use sqlx::Row as _;
 use time::Date;
 
+pub use fieldseal_office::store::{
+    BankEntryRow, Booked, ClerkRow, Dashboard, DeadlineStep, EntryToBook, ImportHeader, LedgerCase, LedgerLine,
+    RefundRow, ResolveError, day_ms, ms_day,
+};
+
 use super::audit::append_audit;
 use super::{Db, DbError, q};
-
-/// A clerk account.
-#[derive(Debug, Clone)]
-pub struct ClerkRow {
-    /// Id (stamped on every action).
-    pub id: i64,
-    /// Sign-in name.
-    pub username: String,
-    /// Role.
-    pub role: Role,
-    /// Argon2id PHC string.
-    pub password_hash: String,
-    /// TOTP secret, when TOTP is on.
-    pub totp_secret: Option<Vec<u8>>,
-    /// The last TOTP step accepted.
-    pub totp_last_step: Option<i64>,
-    /// Disabled accounts cannot sign in.
-    pub disabled: bool,
-}
 
 /// Who acts: stamped on audit entries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,131 +42,6 @@ impl Actor {
     }
 }
 
-/// A bank transaction ready to be booked: parsed, keyed, its personal details already sealed.
-#[derive(Debug, Clone)]
-pub struct EntryToBook {
-    /// The transaction's stable key (`fieldseal_office::camt::transaction_key`).
-    pub key: String,
-    /// The authority's account it was booked on.
-    pub account: String,
-    /// Amount in cents.
-    pub amount_cents: u64,
-    /// Currency.
-    pub currency: String,
-    /// Booking date.
-    pub booking_date: Date,
-    /// Ticket numbers found in the remittance information, strongest first.
-    pub candidates: Vec<TicketNumber>,
-    /// Twelve-digit numbers whose check digit fails (for the exception note).
-    pub near_misses: Vec<String>,
-    /// Payer, payer's account and remittance text, sealed to the enclave.
-    pub sealed_details: Vec<u8>,
-    /// Goes to the exceptions queue with this note whatever it holds.
-    pub forced_note: Option<String>,
-}
-
-/// What became of one bank transaction.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Booked {
-    /// Counted for a case, which now has this state.
-    Matched { entry_id: i64, ticket: TicketNumber, assessment: Assessment },
-    /// In the exceptions queue, with the reason.
-    Exception { entry_id: i64, note: String },
-    /// Counted before (same bank references): nothing done.
-    Duplicate,
-}
-
-/// A statement file's header, for the import record.
-#[derive(Debug, Clone)]
-pub struct ImportHeader {
-    /// SHA-256 of the uploaded file.
-    pub file_sha256: [u8; 32],
-    /// e.g. `camt.053.001.08`.
-    pub message_type: String,
-    /// GrpHdr/MsgId.
-    pub message_id: String,
-}
-
-/// An entry of the exceptions queue (or any bank entry).
-#[derive(Debug, Clone)]
-pub struct BankEntryRow {
-    /// Id.
-    pub id: i64,
-    /// Stable bank key.
-    pub entry_key: String,
-    /// Account booked on.
-    pub account: String,
-    /// Amount in cents.
-    pub amount_cents: u64,
-    /// Currency.
-    pub currency: String,
-    /// Booking date `YYYY-MM-DD`.
-    pub booking_date: String,
-    /// `matched`, `exception`, `matched_by_hand`, `booked_out`.
-    pub state: String,
-    /// The ticket it counts for.
-    pub ticket: Option<String>,
-    /// Why it is an exception, or why it was booked out.
-    pub note: String,
-    /// Sealed payer details.
-    pub sealed_details: Vec<u8>,
-}
-
-/// A case's ledger state for the back office.
-#[derive(Debug, Clone)]
-pub struct LedgerCase {
-    /// Ticket.
-    pub ticket: TicketNumber,
-    /// Amount of the notice.
-    pub total_cents: u64,
-    /// Notice deadline.
-    pub due_date: Date,
-    /// Deadline set by the last reminder.
-    pub deadline: Option<Date>,
-    /// Stored status.
-    pub status: Status,
-    /// Money received.
-    pub paid_cents: u64,
-    /// Money to give back.
-    pub refund_due_cents: u64,
-    /// Reminders sent.
-    pub reminders: u32,
-    /// Escalated at.
-    pub escalated_at_ms: Option<i64>,
-    /// Withdrawn at, and why.
-    pub withdrawn: Option<(i64, String)>,
-    /// Offence codes.
-    pub offence_codes: Vec<String>,
-}
-
-/// What the deadline run did (or would do) to one case.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeadlineStep {
-    /// The case.
-    pub ticket: TicketNumber,
-    /// What happens.
-    pub action: Action,
-    /// Its balance before.
-    pub balance_cents: u64,
-}
-
-/// Counts for the dashboard.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Dashboard {
-    /// Cases per stored status (every status, zero included).
-    pub by_status: Vec<(Status, i64)>,
-    /// Awaiting payment after the deadline.
-    pub overdue: i64,
-    /// Cases with money to give back.
-    pub refund_due: i64,
-    /// Total money to give back.
-    pub refund_due_cents: i64,
-    /// Payments recorded since `since_ms`: count and sum.
-    pub payments_today: (i64, i64),
-    /// Bank entries waiting in the exceptions queue.
-    pub exceptions: i64,
-}
-
 fn cents(v: i64) -> Result<u64, DbError> {
     u64::try_from(v).map_err(|_| DbError::Corrupt("amount"))
 }
@@ -191,16 +52,6 @@ fn signed(v: u64) -> Result<i64, DbError> {
 
 fn date(s: &str) -> Result<Date, DbError> {
     fieldseal_core::notice::parse_iso_date(s).ok_or(DbError::Corrupt("date"))
-}
-
-/// Midnight UTC of a date, in unix milliseconds (bank bookings carry a date only).
-pub fn day_ms(d: Date) -> i64 {
-    d.midnight().assume_utc().unix_timestamp() * 1000
-}
-
-/// The UTC date of unix milliseconds.
-pub fn ms_day(ms: i64) -> Date {
-    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000)).map_or(Date::MIN, |t| t.date())
 }
 
 type Tx<'c> = sqlx::Transaction<'c, sqlx::Any>;
@@ -449,23 +300,6 @@ impl Db {
     }
 }
 
-/// Why a clerk's resolution was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ResolveError {
-    /// No such case.
-    #[error("no case has this ticket number")]
-    UnknownCase,
-    /// The entry is not in the exceptions queue (resolved meanwhile?).
-    #[error("this bank entry is not in the exceptions queue any more; reload the queue")]
-    NotAnException,
-    /// More than is due.
-    #[error("the refund must be more than 0 and at most the amount due ({} cents)", due_cents)]
-    RefundTooLarge {
-        /// What is due.
-        due_cents: u64,
-    },
-}
-
 fn exception_note(e: &EntryToBook) -> String {
     if let Some(t) = e.candidates.first() {
         format!("ticket number {} is not a known case", t.grouped())
@@ -495,8 +329,6 @@ fn clerk_row(r: &sqlx::any::AnyRow) -> Result<ClerkRow, DbError> {
 mod cases;
 mod clerks;
 mod import;
-
-pub use cases::{LedgerLine, RefundRow};
 
 #[cfg(test)]
 mod tests;

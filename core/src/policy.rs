@@ -285,13 +285,14 @@ pub fn assess(facts: &CaseFacts<'_>, policy: &Policy) -> Assessment {
 }
 
 /// What the deadline run does to a case today.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Action {
     /// Send reminder number `n` (1-based) with a new deadline.
     Remind {
         /// Which reminder.
         n: u32,
         /// The new deadline.
+        #[serde(with = "crate::notice::iso_date")]
         deadline: Date,
     },
     /// Start fine proceedings (a hearing form to the vehicle holder) or enforcement.
