@@ -10,3 +10,4 @@ pub use fieldseal_core::policy;
 pub mod rebooking;
 pub mod reference;
 pub mod store;
+pub mod web;

@@ -7,6 +7,7 @@
 use fieldseal_core::notice::iso_date;
 use fieldseal_core::policy::{Action, Assessment, Status};
 use fieldseal_core::ticket::TicketNumber;
+use fieldseal_portal::backend::CaseSummary;
 use serde::{Deserialize, Serialize};
 use time::Date;
 
@@ -281,6 +282,8 @@ pub enum OfficeAsk {
     },
     /// One case's ledger.
     LedgerCase { ticket: TicketNumber },
+    /// A case's index, payments and objection time, as the portal shows them.
+    CaseSummary { ticket: TicketNumber },
     /// A case's refunds.
     Refunds { ticket: TicketNumber },
     /// Withdraws a case.
@@ -329,6 +332,7 @@ pub enum OfficeAnswer {
     Dashboard(Dashboard),
     Cases(Vec<LedgerCase>),
     LedgerCase(Option<LedgerCase>),
+    CaseSummary(Option<CaseSummary>),
     Refunds(Vec<RefundRow>),
     Withdrawn(Option<Assessment>),
     Resolved(Result<Assessment, ResolveError>),

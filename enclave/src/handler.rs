@@ -136,7 +136,8 @@ impl<P: Platform> Enclave<P> {
         view_of(&opened, &record, blobs, false)
     }
 
-    fn clerk_view(
+    /// Opens a case for a clerk who states a purpose (with photos and notes).
+    pub fn clerk_view(
         &self,
         envelope: &[u8],
         device_key: &seal::VerifyingKey,
@@ -149,7 +150,8 @@ impl<P: Platform> Enclave<P> {
         view_of(&opened, &record, blobs, true)
     }
 
-    fn clerk_objection(
+    /// Opens a case's sealed objection for a clerk who states a purpose.
+    pub fn clerk_objection(
         &self,
         ticket: &TicketNumber,
         sealed: &[u8],
@@ -172,7 +174,8 @@ impl<P: Platform> Enclave<P> {
         })
     }
 
-    fn clerk_bank_details(
+    /// Opens a bank entry's sealed payer details for a clerk who states a purpose.
+    pub fn clerk_bank_details(
         &self,
         entry_key: &str,
         sealed: &[u8],

@@ -7,6 +7,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use fieldseal_portal::remote::{Answer, Ask, RemoteError, decode, encode, read_frame, write_frame};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::Semaphore;
 
@@ -59,8 +61,17 @@ impl HostLink {
         }
     }
 
-    /// Asks the host once and returns its answer with the attachments.
+    /// Asks the host once for the portal and returns its answer with the attachments.
     pub async fn ask(&self, ask: &Ask, attachments: &[Vec<u8>]) -> Result<(Answer, Vec<Vec<u8>>), LinkError> {
+        self.exchange(ask, attachments).await
+    }
+
+    /// Asks the host once (a portal [`Ask`] or an office ask) and reads its answer as `A`.
+    pub async fn exchange<Q: Serialize, A: DeserializeOwned>(
+        &self,
+        ask: &Q,
+        attachments: &[Vec<u8>],
+    ) -> Result<(A, Vec<Vec<u8>>), LinkError> {
         let payload = encode(ask, attachments);
         let exchange = async {
             let permit = self.ready.acquire().await.map_err(|_| LinkError::Unavailable("the pool is closed".into()))?;
@@ -73,7 +84,7 @@ impl HostLink {
             let reply = read_frame(&mut stream)
                 .await?
                 .ok_or_else(|| LinkError::Unavailable("the host closed the connection".into()))?;
-            let answer = decode::<Answer>(&reply)?;
+            let answer = decode::<A>(&reply)?;
             self.put(stream);
             Ok(answer)
         };

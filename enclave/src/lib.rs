@@ -3,6 +3,7 @@
 pub mod handler;
 pub mod host_link;
 pub mod keys;
+pub mod office;
 pub mod pages;
 pub mod platform;
 pub mod portal;

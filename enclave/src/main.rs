@@ -247,7 +247,7 @@ fn run(args: Args) -> Result<(), String> {
         Some((_, _, identity, store)) => format!(
             " | TLS key sha256 {}{}",
             hex_lower(&identity.spki_sha256),
-            if store.is_some() { " | citizen portal" } else { "" }
+            if store.is_some() { " | citizen portal and back office" } else { "" }
         ),
         None => String::new(),
     };
@@ -260,8 +260,9 @@ fn run(args: Args) -> Result<(), String> {
                     let link = HostLink::new();
                     tokio::spawn(Arc::clone(&link).accept(store));
                     let settings = fieldseal_enclave::portal::settings(&link).await;
+                    let office = fieldseal_enclave::office::router(Arc::clone(&enclave), Arc::clone(&link), &settings);
                     let portal = fieldseal_enclave::portal::router(Arc::clone(&enclave), link, settings);
-                    fieldseal_enclave::pages::with_portal(Arc::clone(&enclave), portal)
+                    fieldseal_enclave::pages::with_portal(Arc::clone(&enclave), portal.merge(office))
                 }
                 None => fieldseal_enclave::pages::router(enclave),
             };

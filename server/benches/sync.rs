@@ -72,7 +72,6 @@ fn bench_backend(rt: &tokio::runtime::Runtime, name: &str, database_url: Option<
         enclave_socket: None,
         enclave_bin: None,
         public_url: None,
-        cookie_secure: None,
         session_idle: None,
     };
     let server = rt.block_on(serve::start(&opts)).unwrap_or_else(|e| panic!("{e}"));

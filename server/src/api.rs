@@ -101,10 +101,8 @@ async fn refuse_announced_oversize(req: axum::extract::Request, next: axum::midd
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    // The back office's statement upload is the one route that takes more than a sync batch.
-    let limit = if req.uri().path() == "/office/import" { crate::office::MAX_UPLOAD_BODY } else { MAX_SYNC_BODY };
-    if announced.is_some_and(|n| n > limit as u64) {
-        return ApiError::TooLarge(format!("the body is over the {limit}-byte limit")).into_response();
+    if announced.is_some_and(|n| n > MAX_SYNC_BODY as u64) {
+        return ApiError::TooLarge(format!("the body is over the {MAX_SYNC_BODY}-byte limit")).into_response();
     }
     next.run(req).await
 }

@@ -108,7 +108,6 @@ pub fn run(opts: &DemoOptions) -> Result<(), DemoError> {
         enclave_socket: None,
         enclave_bin: None,
         public_url: None,
-        cookie_secure: None,
         session_idle: None,
     };
     print!("  [1/5] starting enclave and server … ");

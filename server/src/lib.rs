@@ -6,7 +6,7 @@ pub mod blobs;
 pub mod db;
 pub mod demo;
 pub mod enclave_client;
-pub mod office;
+pub mod office_store;
 pub mod portal;
 pub mod relay;
 pub mod serve;

@@ -58,9 +58,6 @@ enum Command {
         /// The https:// address citizens reach the portal at, e.g. https://bussgeld.example (the sealed zone's pages behind --web-port; default: https:// and this server's web address).
         #[arg(long, env = "FIELDSEAL_PUBLIC_URL")]
         public_url: Option<String>,
-        /// Mark the back office's session cookie Secure (default: yes, unless served as plain http on loopback). The portal's, served over the zone's TLS, always is.
-        #[arg(long, env = "FIELDSEAL_COOKIE_SECURE")]
-        cookie_secure: Option<bool>,
         /// End a portal session after this many seconds without a request (default 600).
         #[arg(long, env = "FIELDSEAL_SESSION_IDLE_SECS", value_parser = clap::value_parser!(u64).range(2..=86_400))]
         session_idle_secs: Option<u64>,
@@ -181,17 +178,7 @@ fn main() -> ExitCode {
             demo::run(&demo::DemoOptions { data, tickets, plate, exit, port, database_url: database_url() })
                 .map_err(|e| e.to_string())
         }
-        Command::Serve {
-            data,
-            port,
-            web_port,
-            bind,
-            enclave_socket,
-            enclave_bin,
-            public_url,
-            cookie_secure,
-            session_idle_secs,
-        } => {
+        Command::Serve { data, port, web_port, bind, enclave_socket, enclave_bin, public_url, session_idle_secs } => {
             init_logging("info");
             let opts = serve::ServeOptions {
                 data,
@@ -202,7 +189,6 @@ fn main() -> ExitCode {
                 enclave_socket,
                 enclave_bin,
                 public_url,
-                cookie_secure,
                 session_idle: session_idle_secs.map(std::time::Duration::from_secs),
             };
             runtime().and_then(|rt| {

@@ -33,8 +33,6 @@ pub struct ServeOptions {
     pub enclave_bin: Option<PathBuf>,
     /// The portal's public `https://` address (default: `https://` and the web relay's address).
     pub public_url: Option<String>,
-    /// Mark the back office's session cookie `Secure` (default: unless served as plain http on loopback).
-    pub cookie_secure: Option<bool>,
     /// Idle time-out of a portal session (default 10 minutes).
     pub session_idle: Option<Duration>,
 }
@@ -277,7 +275,6 @@ pub async fn start(opts: &ServeOptions) -> Result<Server, ServeError> {
         fieldseal_portal::pay::load(&data.join("payments.json"))
             .map_err(|e| ServeError::Payments(e.to_string()))?
             .map(Arc::from);
-    let cookie_secure = opts.cookie_secure.unwrap_or(!addr.ip().is_loopback());
     if provider.is_none() {
         tracing::info!("no payments.json in the data folder: online card payment is off (bank transfer only)");
     }
@@ -301,15 +298,10 @@ pub async fn start(opts: &ServeOptions) -> Result<Server, ServeError> {
         crate::zone_store::StoreService::new(Arc::clone(&relay), provider.clone(), settings)
             .run(zone_store_socket(&socket))
     });
-    let office = crate::office::Office::new(
-        Arc::clone(&relay),
-        crate::office::OfficeConfig { secure_cookies: cookie_secure, idle },
-    );
-    // The citizen pages are the zone's; the host takes the provider's webhooks (ledger only)
-    // and sends a browser that comes to its address on to the zone's.
+    // The citizen and office pages are the zone's; the host takes the provider's webhooks
+    // (ledger only) and sends a browser that comes to its address on to the zone's.
     let mut pages =
-        fieldseal_portal::web::webhook_router(Arc::new(crate::portal::ServerPortal::new(Arc::clone(&relay))), provider)
-            .merge(crate::office::router(office));
+        fieldseal_portal::web::webhook_router(Arc::new(crate::portal::ServerPortal::new(Arc::clone(&relay))), provider);
     if let Some(zone_url) = zone_url {
         pages = pages.merge(fieldseal_portal::web::redirect_to_zone(zone_url));
     }

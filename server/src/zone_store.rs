@@ -1,6 +1,7 @@
 //! The host's side of the zone's store line: the host dials the zone's store socket, keeps a
 //! few connections open, and answers what the zone's pages ask of its storage — index, ledger,
-//! sealed bytes, checkouts, payments, sealed objections, the payment provider's calls. It
+//! sealed bytes, checkouts, payments, sealed objections, the payment provider's calls, and the
+//! back office's questions ([`crate::office_store`]). It
 //! never receives an access code or anything opened: it answers by ticket number and keeps
 //! what it is given sealed.
 
@@ -19,6 +20,14 @@ use crate::relay::{Relay, now_ms};
 
 /// Connections the host keeps open to the zone (each carries one exchange at a time).
 pub const CONNECTIONS: usize = 32;
+
+/// An ask on the line: the portal's or the office's (their names differ).
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum LineAsk {
+    Portal(Ask),
+    Office(fieldseal_office::store::OfficeAsk),
+}
 
 /// What answering needs.
 pub struct StoreService {
@@ -79,13 +88,21 @@ impl StoreService {
                     return;
                 }
             };
-            let (answer, parts) = match decode::<Ask>(&payload) {
-                Ok((ask, parts)) => self.answer(ask, parts).await,
-                Err(e) => {
-                    (Answer::Failed { unavailable: false, message: format!("the host cannot read that: {e}") }, vec![])
+            let reply = match decode::<LineAsk>(&payload) {
+                Ok((LineAsk::Portal(ask), parts)) => {
+                    let (answer, parts) = self.answer(ask, parts).await;
+                    encode(&answer, &parts)
                 }
+                Ok((LineAsk::Office(ask), parts)) => {
+                    let (answer, parts) = crate::office_store::answer(&self.relay.db, &self.portal, ask, parts).await;
+                    encode(&answer, &parts)
+                }
+                Err(e) => encode(
+                    &Answer::Failed { unavailable: false, message: format!("the host cannot read that: {e}") },
+                    &[],
+                ),
             };
-            if write_frame(&mut stream, &encode(&answer, &parts)).await.is_err() {
+            if write_frame(&mut stream, &reply).await.is_err() {
                 return;
             }
         }

@@ -84,7 +84,7 @@ fn main() {
     let clients: Vec<WebClient> = std::thread::scope(|s| {
         notices
             .iter()
-            .map(|n| s.spawn(|| server.citizen().sign_in(&zone, n)))
+            .map(|n| s.spawn(|| server.client().sign_in(&zone, n)))
             .collect::<Vec<_>>()
             .into_iter()
             .map(|h| h.join().expect("sign-in"))

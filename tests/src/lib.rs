@@ -251,9 +251,17 @@ impl Server {
         format!("https://{}", self.web_addr)
     }
 
-    /// A client of the zone's pages, trusting the TLS key the verified attestation names.
-    pub fn citizen(&self) -> WebClient {
+    /// A client of the zone's pages (citizen portal and back office), trusting the TLS key
+    /// the verified attestation names.
+    pub fn client(&self) -> WebClient {
         WebClient::pinned(zone::attested_tls_key(&self.url, &policy_for()))
+    }
+
+    /// A headless Chromium that trusts only the TLS key the zone's verified attestation names.
+    pub fn browser(&self, test_name: &str, width: u32, height: u32) -> browser::Result<browser::Browser> {
+        let spki = zone::attested_tls_key(&self.url, &policy_for());
+        let pin = format!("--ignore-certificate-errors-spki-list={}", zone::chromium_spki_pin(&spki));
+        browser::Browser::start_with(test_name, width, height, &[pin])
     }
 
     /// The process id of the sealed zone this server started (its child `fieldseal-enclave`).

@@ -135,9 +135,9 @@ impl WebClient {
         (a.status, a.text())
     }
 
-    /// A client signed in to the back office at `url` (no TOTP).
-    pub fn clerk(url: &str, username: &str, password: &str) -> Self {
-        let mut c = Self::new();
+    /// This client signed in to the back office at `url` (no TOTP).
+    pub fn clerk(self, url: &str, username: &str, password: &str) -> Self {
+        let mut c = self;
         let (_, _, page) = c.get(&format!("{url}/office/login"));
         let (status, location) = c.post(
             &format!("{url}/office/login"),

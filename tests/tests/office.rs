@@ -119,7 +119,7 @@ fn import(b: &mut Browser, url: &str, file: &Path) -> (String, String, String, S
 
 /// The import and its statuses, as each backend must show them.
 fn import_and_check(b: &mut Browser, w: &World, file: &Path) {
-    let url = &w.server.url;
+    let url = &w.server.zone_url();
     let (t, m, e, d) = import(b, url, file);
     assert_eq!(t, "6", "six incoming transfers (the outgoing one is skipped)");
     assert!(m.starts_with("4 (part-paid 1, overpaid 1, refund due 2)"), "{m}");
@@ -165,9 +165,9 @@ fn write_statement(w: &World) -> std::path::PathBuf {
 #[test]
 fn clerk_imports_matches_resolves_and_escalates_in_chromium() {
     let w = world(&Backend::sqlite());
-    let url = w.server.url.clone();
+    let url = w.server.zone_url();
     let file = write_statement(&w);
-    let mut b = Browser::start("office-clerk", 1280, 1000).expect("headless Chromium");
+    let mut b = w.server.browser("office-clerk", 1280, 1000).expect("headless Chromium");
 
     // A wrong password: one answer for every kind of refusal.
     b.goto(&format!("{url}/office/login")).expect("sign-in page");
@@ -272,7 +272,7 @@ fn clerk_imports_matches_resolves_and_escalates_in_chromium() {
     drop(b);
 
     // The hearing-form export: every escalated case with its plate, opened through the enclave.
-    let mut web = WebClient::clerk(&url, SUPERVISOR.0, SUPERVISOR.1);
+    let mut web = w.server.client().clerk(&url, SUPERVISOR.0, SUPERVISOR.1);
     let (_, _, page) = web.get(&format!("{url}/office/deadlines"));
     let (status, _, csv) = web.post_page(
         &format!("{url}/office/export/hearing-forms.csv"),
@@ -327,14 +327,30 @@ fn clerk_imports_matches_resolves_and_escalates_in_chromium() {
     for needle in CANARY_PLATE_FORMS.iter().chain([&CANARY_PAYER]) {
         assert!(!log.contains(needle), "{needle} in the server log");
     }
+
+    // The office runs in the zone: the host relayed the clerk's pages and the statement upload
+    // as TLS bytes, so its memory holds no payer, plate or clerk password (the scan finds a
+    // ticket number, which the host does hold). BSI TR-03161 O.Cryp (keys in protected
+    // environments), O.Data_1; ASVS 14.2.6 (minimal data).
+    assert!(
+        w.server.memory_contains(w.current[0].ticket_number.digits().as_bytes()),
+        "the memory scan finds what is there"
+    );
+    for needle in CANARY_PLATE_FORMS.iter().chain([&CANARY_PAYER, &SUPERVISOR.1]) {
+        assert!(
+            !w.server.memory_contains(needle.as_bytes()),
+            "{needle:?} in the host's memory (pid {})",
+            w.server.pid()
+        );
+    }
 }
 
 #[test]
 fn import_on_postgres_in_chromium() {
     let w = world(&Backend::postgres());
     let file = write_statement(&w);
-    let mut b = Browser::start("office-postgres", 1280, 1000).expect("headless Chromium");
-    sign_in(&mut b, &w.server.url, SUPERVISOR);
+    let mut b = w.server.browser("office-postgres", 1280, 1000).expect("headless Chromium");
+    sign_in(&mut b, &w.server.zone_url(), SUPERVISOR);
     import_and_check(&mut b, &w, &file);
 }
 
@@ -371,8 +387,8 @@ fn exceptions_now(sup: &mut WebClient, url: &str) -> usize {
 fn roles_csrf_limits_and_refusals_over_http() {
     let backend = Backend::sqlite();
     let w = world(&backend);
-    let url = w.server.url.clone();
-    let mut clerk = WebClient::clerk(&url, CLERK.0, CLERK.1);
+    let url = w.server.zone_url();
+    let mut clerk = w.server.client().clerk(&url, CLERK.0, CLERK.1);
     let (_, _, page) = clerk.get(&format!("{url}/office/deadlines"));
     let csrf = csrf_of(&page);
 
@@ -398,7 +414,7 @@ fn roles_csrf_limits_and_refusals_over_http() {
     assert_eq!((status, location.as_str()), (303, "/office/login"), "signed out");
 
     // A form without the session's token changes nothing.
-    let mut sup = WebClient::clerk(&url, SUPERVISOR.0, SUPERVISOR.1);
+    let mut sup = w.server.client().clerk(&url, SUPERVISOR.0, SUPERVISOR.1);
     let (status, _) =
         sup.post(&format!("{url}/office/case/{t}/withdraw"), &[("csrf", "forged"), ("reason", "objection accepted")]);
     assert_eq!(status, 403);
@@ -421,7 +437,7 @@ fn roles_csrf_limits_and_refusals_over_http() {
     // A citizen's objection: sealed when it arrives, read by a supervisor for a stated purpose.
     let n = &w.current[1];
     let zone = w.server.zone_url();
-    let mut citizen = w.server.citizen().sign_in(&zone, n);
+    let mut citizen = w.server.client().sign_in(&zone, n);
     let (_, _, form) = citizen.get(&format!("{zone}/case/objection"));
     let objection = "Canary objection 5d1: the sign was covered by a hedge.";
     let (status, _) = citizen.post_file(
@@ -510,7 +526,7 @@ fn roles_csrf_limits_and_refusals_over_http() {
     assert_eq!(sup.get(&format!("{url}/office/exceptions")).2, before, "nothing booked");
 
     // Wrong passwords: the same answer as an unknown name; five lock the name for a while.
-    let mut anon = WebClient::new();
+    let mut anon = w.server.client();
     let (_, _, page) = anon.get(&format!("{url}/office/login"));
     let csrf = csrf_of(&page);
     let (status, _, _) = anon
@@ -537,7 +553,7 @@ fn totp_is_required_and_a_code_counts_once() {
     let backend = Backend::sqlite();
     let data = TempDir::new("office-totp");
     let server = Server::start(&data.0, &backend);
-    let url = server.url.clone();
+    let url = server.zone_url();
     let secret = add_clerk(&data.0, &backend, "kim", "clerk", "Dienstsiegel-blau-42", true).expect("a TOTP secret");
     let secret = fieldseal_office::auth::TotpSecret::from_base32(&secret).expect("base32");
     let login = |c: &mut WebClient, code: &str| {
@@ -551,13 +567,13 @@ fn totp_is_required_and_a_code_counts_once() {
         let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
         c.post(&format!("{url}/office/login"), &form).0
     };
-    let mut c = WebClient::new();
+    let mut c = server.client();
     assert_eq!(login(&mut c, ""), 401, "the password alone is not enough");
     assert_eq!(login(&mut c, "000000"), 401);
     let now = u64::try_from(now_ms() / 1000).expect("after 1970");
     let code = format!("{:06}", fieldseal_office::auth::totp_at(secret.as_bytes(), now, 6));
     assert_eq!(login(&mut c, &code), 303);
-    let mut other = WebClient::new();
+    let mut other = server.client();
     assert_eq!(login(&mut other, &code), 401, "the same code does not sign in twice");
 }
 
@@ -565,8 +581,8 @@ fn totp_is_required_and_a_code_counts_once() {
 fn reminder_policy_reminds_with_a_fee_before_it_escalates() {
     let policy = r#"{"policy": "reminders", "reminders": 1, "interval_days": 14, "fee_cents": 500}"#;
     let w = world_with(&Backend::sqlite(), Some(policy));
-    let url = w.server.url.clone();
-    let mut sup = WebClient::clerk(&url, SUPERVISOR.0, SUPERVISOR.1);
+    let url = w.server.zone_url();
+    let mut sup = w.server.client().clerk(&url, SUPERVISOR.0, SUPERVISOR.1);
     let (_, _, dash) = sup.get(&format!("{url}/office/"));
     assert!(dash.contains("1 reminder(s), 14 days each, fee 5.00 each"), "the configured policy is in force");
 
@@ -586,7 +602,7 @@ fn reminder_policy_reminds_with_a_fee_before_it_escalates() {
 
     // The citizen sees the new deadline and the fee in what is still to pay.
     let zone = w.server.zone_url();
-    let mut citizen = w.server.citizen().sign_in(&zone, f);
+    let mut citizen = w.server.client().sign_in(&zone, f);
     citizen.get(&format!("{zone}/lang/en?next=/case"));
     let (_, _, page) = citizen.get(&format!("{zone}/case"));
     let owed = f.total_cents + 500;

@@ -87,9 +87,9 @@ fn error_pages_speak_the_visitors_language_and_lead_back() {
     let server = Server::start(&data.0, &Backend::sqlite());
     let agent = ureq::Agent::config_builder().max_redirects(0).http_status_as_error(false).build().new_agent();
     let spki = fieldseal_tests::zone::attested_tls_key(&server.url, &fieldseal_tests::policy_for());
-    // The portal's pages are the zone's (over its TLS); the office and the device API the host's.
+    // The portal's and the office's pages are the zone's (over its TLS); the device API the host's.
     let ask = |method: &str, path: &str, lang: &str, body: Option<Vec<u8>>| {
-        if !path.starts_with("/office") && !path.starts_with("/v1") {
+        if !path.starts_with("/v1") {
             let form = [("accept-language", lang), ("content-type", "application/x-www-form-urlencoded")];
             let a =
                 fieldseal_tests::zone::request(&server.web_addr, spki, method, path, &form, &body.unwrap_or_default())

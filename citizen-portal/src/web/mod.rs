@@ -176,7 +176,11 @@ pub fn redirect_to_zone(zone_url: String) -> Router {
         let target = format!("{zone_url}{}", uri.path_and_query().map_or("/", |p| p.as_str()));
         async move { axum::response::Redirect::permanent(&target) }
     };
-    Router::new().route("/", get(go.clone())).route("/n/{ticket}", get(go))
+    Router::new()
+        .route("/", get(go.clone()))
+        .route("/n/{ticket}", get(go.clone()))
+        .route("/office", get(go.clone()))
+        .route("/office/", get(go))
 }
 
 /// Headers every portal (and back-office) answer carries; `csp` is the page's policy.

@@ -36,11 +36,11 @@ pub(crate) fn status_label(s: Shown) -> &'static str {
     }
 }
 
-pub(crate) async fn dashboard(State(o): State<Arc<Office>>, headers: HeaderMap) -> Page {
+pub(crate) async fn dashboard<B: OfficeBackend>(State(o): State<Arc<Office<B>>>, headers: HeaderMap) -> Page {
     let (s, _) = signed_in(&o, &headers).await?;
     let today = today();
-    let since = crate::db::day_ms(today);
-    let d = o.relay.db.dashboard(today, since).await.map_err(|e| db_failed(&s, e))?;
+    let since = crate::store::day_ms(today);
+    let d = o.store.dashboard(today, since).await.map_err(|e| db_failed(&s, e))?;
     let mut counts: Vec<StatusCount> = d
         .by_status
         .iter()
@@ -55,7 +55,7 @@ pub(crate) async fn dashboard(State(o): State<Arc<Office>>, headers: HeaderMap) 
         paid_today: money_signed(d.payments_today.1),
         exceptions: d.exceptions,
         refund_total: money_signed(d.refund_due_cents),
-        policy: o.relay.db.policy().describe(),
+        policy: o.store.policy().await.map_err(|e| db_failed(&s, e))?,
     };
     Ok(html(StatusCode::OK, page.render(), None))
 }
@@ -102,7 +102,11 @@ pub(crate) struct CasesQuery {
 
 const PAGE_SIZE: u32 = 50;
 
-pub(crate) async fn cases(State(o): State<Arc<Office>>, headers: HeaderMap, Query(q): Query<CasesQuery>) -> Page {
+pub(crate) async fn cases<B: OfficeBackend>(
+    State(o): State<Arc<Office<B>>>,
+    headers: HeaderMap,
+    Query(q): Query<CasesQuery>,
+) -> Page {
     let (s, _) = signed_in(&o, &headers).await?;
     if let Some(raw) = q.ticket.as_deref().filter(|t| !t.trim().is_empty()) {
         let t = ticket_of(&s, raw, "/office/cases")?;
@@ -122,8 +126,7 @@ pub(crate) async fn cases(State(o): State<Arc<Office>>, headers: HeaderMap, Quer
         },
     };
     let rows = o
-        .relay
-        .db
+        .store
         .cases_by_status(status, overdue, PAGE_SIZE + 1, page * PAGE_SIZE)
         .await
         .map_err(|e| db_failed(&s, e))?;
@@ -156,8 +159,14 @@ struct CasePage {
     opened: Option<Opened>,
 }
 
-async fn case_page(o: &Office, s: &Session<Clerk>, ticket: &TicketNumber, f: Frame, opened: Option<Opened>) -> Page {
-    let Some(c) = o.relay.db.ledger_case(ticket).await.map_err(|e| db_failed(s, e))? else {
+async fn case_page<B: OfficeBackend>(
+    o: &Office<B>,
+    s: &Session<Clerk>,
+    ticket: &TicketNumber,
+    f: Frame,
+    opened: Option<Opened>,
+) -> Page {
+    let Some(c) = o.store.ledger_case(ticket).await.map_err(|e| db_failed(s, e))? else {
         return Err(message(
             s,
             StatusCode::NOT_FOUND,
@@ -166,7 +175,7 @@ async fn case_page(o: &Office, s: &Session<Clerk>, ticket: &TicketNumber, f: Fra
             "/office/cases",
         ));
     };
-    let full = o.relay.db.case(ticket).await.map_err(|e| db_failed(s, e))?;
+    let full = o.store.case(ticket).await.map_err(|e| db_failed(s, e))?;
     let mut ledger: Vec<LedgerRow> = full
         .as_ref()
         .map(|f| {
@@ -181,7 +190,7 @@ async fn case_page(o: &Office, s: &Session<Clerk>, ticket: &TicketNumber, f: Fra
                 .collect()
         })
         .unwrap_or_default();
-    for r in o.relay.db.refunds(ticket).await.map_err(|e| db_failed(s, e))? {
+    for r in o.store.refunds(ticket).await.map_err(|e| db_failed(s, e))? {
         ledger.push(LedgerRow {
             date: ms_day(r.paid_at_ms).to_string(),
             what: "refund".into(),
@@ -205,7 +214,11 @@ async fn case_page(o: &Office, s: &Session<Clerk>, ticket: &TicketNumber, f: Fra
     Ok(html(StatusCode::OK, page.render(), None))
 }
 
-pub(crate) async fn case(State(o): State<Arc<Office>>, headers: HeaderMap, Path(raw): Path<String>) -> Page {
+pub(crate) async fn case<B: OfficeBackend>(
+    State(o): State<Arc<Office<B>>>,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+) -> Page {
     let (s, _) = signed_in(&o, &headers).await?;
     let ticket = ticket_of(&s, &raw, "/office/cases")?;
     let f = Frame::new(&s, &format!("Case {}", ticket.grouped()), "cases");
@@ -213,8 +226,8 @@ pub(crate) async fn case(State(o): State<Arc<Office>>, headers: HeaderMap, Path(
 }
 
 /// Opens a case's personal data through the enclave: the purpose is audited first.
-pub(crate) async fn open_case(
-    State(o): State<Arc<Office>>,
+pub(crate) async fn open_case<B: OfficeBackend>(
+    State(o): State<Arc<Office<B>>>,
     headers: HeaderMap,
     Path(raw): Path<String>,
     Form(form): Form<PurposeForm>,
@@ -242,8 +255,8 @@ struct ObjectionPage {
     photo: Option<String>,
 }
 
-pub(crate) async fn open_objection(
-    State(o): State<Arc<Office>>,
+pub(crate) async fn open_objection<B: OfficeBackend>(
+    State(o): State<Arc<Office<B>>>,
     headers: HeaderMap,
     Path(raw): Path<String>,
     Form(form): Form<PurposeForm>,
@@ -270,8 +283,8 @@ pub(crate) async fn open_objection(
     Ok(html(StatusCode::OK, page.render(), None))
 }
 
-pub(crate) async fn withdraw(
-    State(o): State<Arc<Office>>,
+pub(crate) async fn withdraw<B: OfficeBackend>(
+    State(o): State<Arc<Office<B>>>,
     headers: HeaderMap,
     Path(raw): Path<String>,
     Form(form): Form<ReasonForm>,
@@ -284,7 +297,7 @@ pub(crate) async fn withdraw(
     let reason = reason(&s, &form.reason, &back)?;
     let kind = if form.kind == "cancel" { "cancelled" } else { "withdrawn" };
     let text = format!("{kind}: {reason}");
-    let done = o.relay.db.withdraw(&ticket, &text, clerk.id, now_ms()).await.map_err(|e| db_failed(&s, e))?;
+    let done = o.store.withdraw(&ticket, &text, clerk.id, now_ms()).await.map_err(|e| db_failed(&s, e))?;
     let f = Frame::new(&s, &format!("Case {}", ticket.grouped()), "cases");
     let f = match done {
         Some(a) if a.refund_due_cents > 0 => {
@@ -324,8 +337,8 @@ pub(crate) fn parse_amount(raw: &str) -> Option<u64> {
     whole.parse::<u64>().ok()?.checked_mul(100)?.checked_add(frac_cents)
 }
 
-pub(crate) async fn refund(
-    State(o): State<Arc<Office>>,
+pub(crate) async fn refund<B: OfficeBackend>(
+    State(o): State<Arc<Office<B>>>,
     headers: HeaderMap,
     Path(raw): Path<String>,
     Form(form): Form<RefundForm>,
@@ -355,7 +368,7 @@ pub(crate) async fn refund(
         ));
     }
     let done =
-        o.relay.db.record_refund(&ticket, amount, reference, clerk.id, now_ms()).await.map_err(|e| db_failed(&s, e))?;
+        o.store.record_refund(&ticket, amount, reference, clerk.id, now_ms()).await.map_err(|e| db_failed(&s, e))?;
     let f = Frame::new(&s, &format!("Case {}", ticket.grouped()), "cases");
     let f = match done {
         Ok(a) => {
@@ -366,8 +379,8 @@ pub(crate) async fn refund(
     case_page(&o, &s, &ticket, f, None).await
 }
 
-pub(crate) async fn hearing_form(
-    State(o): State<Arc<Office>>,
+pub(crate) async fn hearing_form<B: OfficeBackend>(
+    State(o): State<Arc<Office<B>>>,
     headers: HeaderMap,
     Path(raw): Path<String>,
     Form(form): Form<PurposeForm>,
@@ -377,7 +390,7 @@ pub(crate) async fn hearing_form(
     let ticket = ticket_of(&s, &raw, "/office/cases")?;
     let back = format!("/office/case/{}", ticket.digits());
     let purpose = purpose(&s, &form.purpose, &back)?;
-    let case = o.relay.db.ledger_case(&ticket).await.map_err(|e| db_failed(&s, e))?;
+    let case = o.store.ledger_case(&ticket).await.map_err(|e| db_failed(&s, e))?;
     let Some(case) = case.filter(|c| c.escalated_at_ms.is_some()) else {
         return Err(message(
             &s,

@@ -6,6 +6,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::auth::{self, Role, TotpSecret};
+use crate::policy::{Action, Shown, Status, shown_status};
 use askama::Template;
 use axum::Form;
 use axum::extract::{Multipart, Path, Query, State};
@@ -15,17 +17,15 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use fieldseal_core::ticket::TicketNumber;
 use fieldseal_core::wire::enclave::MIN_PURPOSE_CHARS;
-use fieldseal_office::auth::{self, Role, TotpSecret};
-use fieldseal_office::policy::{Action, Shown, Status, shown_status};
 use fieldseal_portal::web::limits;
 use fieldseal_portal::web::session::{self, Lookup, Session};
 use serde::Deserialize;
 
+use super::backend::OfficeBackend;
 use super::documents::{self, Opened};
 use super::import::{self, ImportError};
-use super::{COOKIE, Clerk, MIN_LOGIN_TIME, Office};
-use crate::db::{Booked, DbError, LedgerCase, ResolveError, ms_day};
-use crate::relay::now_ms;
+use super::{COOKIE, Clerk, MIN_LOGIN_TIME, Office, now_ms};
+use crate::store::{Booked, LedgerCase, ResolveError, StoreError, ms_day};
 
 type Page = Result<Response, Response>;
 
@@ -126,7 +126,7 @@ fn failed(session: &Session<Clerk>, what: &str, e: impl std::fmt::Display) -> Re
     )
 }
 
-fn db_failed(session: &Session<Clerk>, e: DbError) -> Response {
+fn db_failed(session: &Session<Clerk>, e: StoreError) -> Response {
     failed(session, "the database", e)
 }
 
@@ -135,10 +135,10 @@ fn cookie_header(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// The signed-in clerk, or a redirect to the sign-in page. Disabled accounts are signed out.
-async fn signed_in(o: &Office, headers: &HeaderMap) -> Result<(Session<Clerk>, Clerk), Response> {
+async fn signed_in<B: OfficeBackend>(o: &Office<B>, headers: &HeaderMap) -> Result<(Session<Clerk>, Clerk), Response> {
     match o.sessions.get(session::named_cookie_value(cookie_header(headers), COOKIE)) {
         Lookup::Live(s) => match s.signed.clone() {
-            Some(clerk) => match o.relay.db.clerk(clerk.id).await {
+            Some(clerk) => match o.store.clerk(clerk.id).await {
                 Ok(Some(row)) if !row.disabled => Ok((s, clerk)),
                 Ok(_) => {
                     o.sessions.end(&s.id);

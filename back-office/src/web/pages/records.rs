@@ -21,7 +21,7 @@ struct DeadlinesPage {
     applied: bool,
 }
 
-fn step_lines(steps: &[crate::db::DeadlineStep]) -> Vec<StepLine> {
+fn step_lines(steps: &[crate::store::DeadlineStep]) -> Vec<StepLine> {
     steps
         .iter()
         .map(|st| StepLine {
@@ -36,13 +36,13 @@ fn step_lines(steps: &[crate::db::DeadlineStep]) -> Vec<StepLine> {
         .collect()
 }
 
-pub(crate) async fn deadlines(State(o): State<Arc<Office>>, headers: HeaderMap) -> Page {
+pub(crate) async fn deadlines<B: OfficeBackend>(State(o): State<Arc<Office<B>>>, headers: HeaderMap) -> Page {
     let (s, clerk) = signed_in(&o, &headers).await?;
     let today = today();
-    let steps = o.relay.db.deadline_run(today, false, clerk.id, now_ms()).await.map_err(|e| db_failed(&s, e))?;
+    let steps = o.store.deadline_run(today, false, clerk.id, now_ms()).await.map_err(|e| db_failed(&s, e))?;
     let page = DeadlinesPage {
         f: Frame::new(&s, "Deadlines", "deadlines"),
-        policy: o.relay.db.policy().describe(),
+        policy: o.store.policy().await.map_err(|e| db_failed(&s, e))?,
         today: today.to_string(),
         steps: step_lines(&steps),
         applied: false,
@@ -50,8 +50,8 @@ pub(crate) async fn deadlines(State(o): State<Arc<Office>>, headers: HeaderMap) 
     Ok(html(StatusCode::OK, page.render(), None))
 }
 
-pub(crate) async fn run_deadlines(
-    State(o): State<Arc<Office>>,
+pub(crate) async fn run_deadlines<B: OfficeBackend>(
+    State(o): State<Arc<Office<B>>>,
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
 ) -> Page {
@@ -59,11 +59,11 @@ pub(crate) async fn run_deadlines(
     csrf(&s, &form.csrf)?;
     need(&s, &clerk, Role::Supervisor)?;
     let today = today();
-    let steps = o.relay.db.deadline_run(today, true, clerk.id, now_ms()).await.map_err(|e| db_failed(&s, e))?;
+    let steps = o.store.deadline_run(today, true, clerk.id, now_ms()).await.map_err(|e| db_failed(&s, e))?;
     let page = DeadlinesPage {
         f: Frame::new(&s, "Deadlines", "deadlines")
             .with("ok", format!("The deadline run is done: {} case(s) changed.", steps.len())),
-        policy: o.relay.db.policy().describe(),
+        policy: o.store.policy().await.map_err(|e| db_failed(&s, e))?,
         today: today.to_string(),
         steps: step_lines(&steps),
         applied: true,
@@ -89,14 +89,14 @@ fn csv_response(name: &str, body: String) -> Response {
         .into_response()
 }
 
-pub(crate) async fn ledger_csv(State(o): State<Arc<Office>>, headers: HeaderMap) -> Page {
+pub(crate) async fn ledger_csv<B: OfficeBackend>(State(o): State<Arc<Office<B>>>, headers: HeaderMap) -> Page {
     let (s, clerk) = signed_in(&o, &headers).await?;
     let body = documents::ledger_csv(&o, &clerk).await.map_err(|e| db_failed(&s, e))?;
     Ok(csv_response(&format!("fieldseal-ledger-{}.csv", today()), body))
 }
 
-pub(crate) async fn hearing_forms_csv(
-    State(o): State<Arc<Office>>,
+pub(crate) async fn hearing_forms_csv<B: OfficeBackend>(
+    State(o): State<Arc<Office<B>>>,
     headers: HeaderMap,
     Form(form): Form<PurposeForm>,
 ) -> Page {
@@ -126,10 +126,10 @@ struct AuditPage {
     lines: Vec<AuditLine>,
 }
 
-pub(crate) async fn audit(State(o): State<Arc<Office>>, headers: HeaderMap) -> Page {
+pub(crate) async fn audit<B: OfficeBackend>(State(o): State<Arc<Office<B>>>, headers: HeaderMap) -> Page {
     let (s, clerk) = signed_in(&o, &headers).await?;
     need(&s, &clerk, Role::Supervisor)?;
-    let entries = o.relay.db.audit_recent(200).await.map_err(|e| db_failed(&s, e))?;
+    let entries = o.store.audit_recent(200).await.map_err(|e| db_failed(&s, e))?;
     let lines = entries
         .into_iter()
         .map(|e| AuditLine {

@@ -34,7 +34,7 @@ struct ImportSummary {
     lines: Vec<ImportLine>,
 }
 
-pub(crate) async fn import_form(State(o): State<Arc<Office>>, headers: HeaderMap) -> Page {
+pub(crate) async fn import_form<B: OfficeBackend>(State(o): State<Arc<Office<B>>>, headers: HeaderMap) -> Page {
     let (s, _) = signed_in(&o, &headers).await?;
     Ok(html(
         StatusCode::OK,
@@ -43,7 +43,11 @@ pub(crate) async fn import_form(State(o): State<Arc<Office>>, headers: HeaderMap
     ))
 }
 
-pub(crate) async fn import(State(o): State<Arc<Office>>, headers: HeaderMap, mut multipart: Multipart) -> Page {
+pub(crate) async fn import<B: OfficeBackend>(
+    State(o): State<Arc<Office<B>>>,
+    headers: HeaderMap,
+    mut multipart: Multipart,
+) -> Page {
     let (s, clerk) = signed_in(&o, &headers).await?;
     let mut token = String::new();
     let mut file = None;
@@ -60,7 +64,7 @@ pub(crate) async fn import(State(o): State<Arc<Office>>, headers: HeaderMap, mut
                     Err(_) => {
                         return Err(refuse(&format!(
                             "The upload did not arrive whole (at most {} MB). Nothing was imported.",
-                            crate::office::MAX_UPLOAD >> 20
+                            crate::web::MAX_UPLOAD >> 20
                         )));
                     }
                 },
@@ -70,7 +74,7 @@ pub(crate) async fn import(State(o): State<Arc<Office>>, headers: HeaderMap, mut
             Err(_) => {
                 return Err(refuse(&format!(
                     "The upload did not arrive whole (at most {} MB). Nothing was imported.",
-                    crate::office::MAX_UPLOAD >> 20
+                    crate::web::MAX_UPLOAD >> 20
                 )));
             }
         }
@@ -79,7 +83,7 @@ pub(crate) async fn import(State(o): State<Arc<Office>>, headers: HeaderMap, mut
     let Some(file) = file.filter(|f| !f.is_empty()) else {
         return Err(refuse("Choose a statement file (camt.053 or camt.054 XML) first."));
     };
-    let done = match import::import(&o.relay, file, clerk.id).await {
+    let done = match import::import(&o.store, file, clerk.id).await {
         Ok(done) => done,
         Err(ImportError::Statement(e)) => {
             return Err(refuse(&format!("The file was not imported, nothing was booked: {e}")));
@@ -150,8 +154,13 @@ struct ExceptionsPage {
     details: Option<(i64, documents::Details)>,
 }
 
-async fn exceptions_page(o: &Office, s: &Session<Clerk>, f: Frame, details: Option<(i64, documents::Details)>) -> Page {
-    let rows = o.relay.db.bank_entries("exception", 500).await.map_err(|e| db_failed(s, e))?;
+async fn exceptions_page<B: OfficeBackend>(
+    o: &Office<B>,
+    s: &Session<Clerk>,
+    f: Frame,
+    details: Option<(i64, documents::Details)>,
+) -> Page {
+    let rows = o.store.bank_entries("exception", 500).await.map_err(|e| db_failed(s, e))?;
     let lines = rows
         .iter()
         .map(|r| ExceptionLine {
@@ -164,7 +173,7 @@ async fn exceptions_page(o: &Office, s: &Session<Clerk>, f: Frame, details: Opti
     Ok(html(StatusCode::OK, ExceptionsPage { f, lines, details }.render(), None))
 }
 
-pub(crate) async fn exceptions(State(o): State<Arc<Office>>, headers: HeaderMap) -> Page {
+pub(crate) async fn exceptions<B: OfficeBackend>(State(o): State<Arc<Office<B>>>, headers: HeaderMap) -> Page {
     let (s, _) = signed_in(&o, &headers).await?;
     exceptions_page(&o, &s, Frame::new(&s, "Exceptions", "exceptions"), None).await
 }
@@ -175,8 +184,8 @@ pub(crate) struct MatchForm {
     ticket: String,
 }
 
-pub(crate) async fn match_entry(
-    State(o): State<Arc<Office>>,
+pub(crate) async fn match_entry<B: OfficeBackend>(
+    State(o): State<Arc<Office<B>>>,
     headers: HeaderMap,
     Path(id): Path<i64>,
     Form(form): Form<MatchForm>,
@@ -184,7 +193,7 @@ pub(crate) async fn match_entry(
     let (s, clerk) = signed_in(&o, &headers).await?;
     csrf(&s, &form.csrf)?;
     let ticket = ticket_of(&s, &form.ticket, "/office/exceptions")?;
-    let done = o.relay.db.match_by_hand(id, &ticket, clerk.id, now_ms()).await.map_err(|e| db_failed(&s, e))?;
+    let done = o.store.match_by_hand(id, &ticket, clerk.id, now_ms()).await.map_err(|e| db_failed(&s, e))?;
     let f = Frame::new(&s, "Exceptions", "exceptions");
     let f = match done {
         Ok(a) => {
@@ -198,8 +207,8 @@ pub(crate) async fn match_entry(
     exceptions_page(&o, &s, f, None).await
 }
 
-pub(crate) async fn book_out(
-    State(o): State<Arc<Office>>,
+pub(crate) async fn book_out<B: OfficeBackend>(
+    State(o): State<Arc<Office<B>>>,
     headers: HeaderMap,
     Path(id): Path<i64>,
     Form(form): Form<ReasonForm>,
@@ -208,7 +217,7 @@ pub(crate) async fn book_out(
     csrf(&s, &form.csrf)?;
     need(&s, &clerk, Role::Supervisor)?;
     let reason = reason(&s, &form.reason, "/office/exceptions")?;
-    let done = o.relay.db.book_out(id, &reason, clerk.id, now_ms()).await.map_err(|e| db_failed(&s, e))?;
+    let done = o.store.book_out(id, &reason, clerk.id, now_ms()).await.map_err(|e| db_failed(&s, e))?;
     let f = Frame::new(&s, "Exceptions", "exceptions");
     let f = match done {
         Ok(()) => f.with("ok", "Booked out; the reason is recorded."),
@@ -217,8 +226,8 @@ pub(crate) async fn book_out(
     exceptions_page(&o, &s, f, None).await
 }
 
-pub(crate) async fn entry_details(
-    State(o): State<Arc<Office>>,
+pub(crate) async fn entry_details<B: OfficeBackend>(
+    State(o): State<Arc<Office<B>>>,
     headers: HeaderMap,
     Path(id): Path<i64>,
     Form(form): Form<PurposeForm>,

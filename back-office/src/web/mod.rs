@@ -1,9 +1,11 @@
-//! The back office: clerks sign in (Argon2id password, optional TOTP), see cases by status,
-//! import bank statements, resolve the exceptions queue, run the deadline policy, open personal
-//! data through the enclave for a stated purpose, and export the ledger. Mounted by the server
-//! at `/office`. Same session, CSRF and CSP rules as the citizen portal (its session store is
+//! The back office's pages, served inside the sealed zone: clerks sign in (Argon2id password,
+//! optional TOTP), see cases by status, import bank statements (parsed here, payer details
+//! sealed here), resolve the exceptions queue, run the deadline policy, open personal data for
+//! a stated purpose, and export the ledger. Mounted by the zone at `/office`, on the same origin
+//! as the citizen portal; the host only relays the TLS bytes and answers [`OfficeAsk`]s. Same session, CSRF and CSP rules as the citizen portal (its session store is
 //! reused); every state change and every opening of personal data is written to the audit log.
 
+pub mod backend;
 pub mod documents;
 pub mod import;
 mod pages;
@@ -11,15 +13,17 @@ mod pages;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::auth::Role;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::HeaderValue;
 use axum::routing::{get, post};
-use fieldseal_office::auth::Role;
 use fieldseal_portal::web::limits::{Limiter, Rule};
 use fieldseal_portal::web::session::Sessions;
 
-use crate::relay::Relay;
+use self::backend::{OfficeBackend, Store};
+#[cfg(doc)]
+use crate::store::OfficeAsk;
 
 /// The back office's session cookie (its own, scoped to `/office`).
 pub const COOKIE: &str = "fs_office";
@@ -60,19 +64,19 @@ pub struct OfficeConfig {
 }
 
 /// The back office's state.
-pub struct Office {
-    pub(crate) relay: Arc<Relay>,
+pub struct Office<B> {
+    pub(crate) store: Store<B>,
     pub(crate) sessions: Sessions<Clerk>,
     pub(crate) failures: Limiter<String>,
     pub(crate) config: OfficeConfig,
     csp: HeaderValue,
 }
 
-impl Office {
-    /// The back office over `relay`.
-    pub fn new(relay: Arc<Relay>, config: OfficeConfig) -> Arc<Self> {
+impl<B: OfficeBackend> Office<B> {
+    /// The back office over `backend`.
+    pub fn new(backend: B, config: OfficeConfig) -> Arc<Self> {
         Arc::new(Self {
-            relay,
+            store: Store { backend },
             sessions: Sessions::new(config.idle),
             failures: Limiter::new(PER_NAME),
             config,
@@ -84,8 +88,13 @@ impl Office {
     }
 }
 
+/// Now, Unix milliseconds (the zone's clock).
+pub(crate) fn now_ms() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp_nanos().div_euclid(1_000_000) as i64
+}
+
 /// The back office's pages, all under `/office/`.
-pub fn router(office: Arc<Office>) -> Router {
+pub fn router<B: OfficeBackend>(office: Arc<Office<B>>) -> Router {
     let sweeper = Arc::downgrade(&office);
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
@@ -100,28 +109,28 @@ pub fn router(office: Arc<Office>) -> Router {
     let headers = Arc::clone(&office);
     Router::new()
         .route("/office", get(|| async { axum::response::Redirect::to("/office/") }))
-        .route("/office/", get(pages::dashboard))
-        .route("/office/login", get(pages::login_form).post(pages::login))
-        .route("/office/logout", post(pages::logout))
-        .route("/office/cases", get(pages::cases))
-        .route("/office/case/{ticket}", get(pages::case))
-        .route("/office/case/{ticket}/open", post(pages::open_case))
-        .route("/office/case/{ticket}/objection", post(pages::open_objection))
-        .route("/office/case/{ticket}/withdraw", post(pages::withdraw))
-        .route("/office/case/{ticket}/refund", post(pages::refund))
-        .route("/office/case/{ticket}/hearing-form", post(pages::hearing_form))
+        .route("/office/", get(pages::dashboard::<B>))
+        .route("/office/login", get(pages::login_form::<B>).post(pages::login::<B>))
+        .route("/office/logout", post(pages::logout::<B>))
+        .route("/office/cases", get(pages::cases::<B>))
+        .route("/office/case/{ticket}", get(pages::case::<B>))
+        .route("/office/case/{ticket}/open", post(pages::open_case::<B>))
+        .route("/office/case/{ticket}/objection", post(pages::open_objection::<B>))
+        .route("/office/case/{ticket}/withdraw", post(pages::withdraw::<B>))
+        .route("/office/case/{ticket}/refund", post(pages::refund::<B>))
+        .route("/office/case/{ticket}/hearing-form", post(pages::hearing_form::<B>))
         .route(
             "/office/import",
-            get(pages::import_form).post(pages::import).layer(DefaultBodyLimit::max(MAX_UPLOAD_BODY)),
+            get(pages::import_form::<B>).post(pages::import::<B>).layer(DefaultBodyLimit::max(MAX_UPLOAD_BODY)),
         )
-        .route("/office/exceptions", get(pages::exceptions))
-        .route("/office/exceptions/{id}/match", post(pages::match_entry))
-        .route("/office/exceptions/{id}/book-out", post(pages::book_out))
-        .route("/office/exceptions/{id}/details", post(pages::entry_details))
-        .route("/office/deadlines", get(pages::deadlines).post(pages::run_deadlines))
-        .route("/office/export/ledger.csv", get(pages::ledger_csv))
-        .route("/office/export/hearing-forms.csv", post(pages::hearing_forms_csv))
-        .route("/office/audit", get(pages::audit))
+        .route("/office/exceptions", get(pages::exceptions::<B>))
+        .route("/office/exceptions/{id}/match", post(pages::match_entry::<B>))
+        .route("/office/exceptions/{id}/book-out", post(pages::book_out::<B>))
+        .route("/office/exceptions/{id}/details", post(pages::entry_details::<B>))
+        .route("/office/deadlines", get(pages::deadlines::<B>).post(pages::run_deadlines::<B>))
+        .route("/office/export/ledger.csv", get(pages::ledger_csv::<B>))
+        .route("/office/export/hearing-forms.csv", post(pages::hearing_forms_csv::<B>))
+        .route("/office/audit", get(pages::audit::<B>))
         .route("/office/static/office.css", get(pages::css))
         .layer(axum::middleware::from_fn(move |req, next| {
             let o = Arc::clone(&headers);

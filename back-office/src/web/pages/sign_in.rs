@@ -16,7 +16,7 @@ pub(crate) struct LoginQuery {
     expired: Option<String>,
 }
 
-fn anonymous(o: &Office, headers: &HeaderMap) -> (Session<Clerk>, Option<String>) {
+fn anonymous<B: OfficeBackend>(o: &Office<B>, headers: &HeaderMap) -> (Session<Clerk>, Option<String>) {
     match o.sessions.get(session::named_cookie_value(cookie_header(headers), COOKIE)) {
         Lookup::Live(s) => (s, None),
         _ => {
@@ -27,8 +27,8 @@ fn anonymous(o: &Office, headers: &HeaderMap) -> (Session<Clerk>, Option<String>
     }
 }
 
-pub(crate) async fn login_form(
-    State(o): State<Arc<Office>>,
+pub(crate) async fn login_form<B: OfficeBackend>(
+    State(o): State<Arc<Office<B>>>,
     headers: HeaderMap,
     Query(q): Query<LoginQuery>,
 ) -> Response {
@@ -52,7 +52,11 @@ pub(crate) struct LoginForm {
     code: String,
 }
 
-pub(crate) async fn login(State(o): State<Arc<Office>>, headers: HeaderMap, Form(form): Form<LoginForm>) -> Response {
+pub(crate) async fn login<B: OfficeBackend>(
+    State(o): State<Arc<Office<B>>>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
     let started = Instant::now();
     let (s, cookie) = anonymous(&o, &headers);
     if !s.csrf_ok(&form.csrf) {
@@ -75,7 +79,7 @@ pub(crate) async fn login(State(o): State<Arc<Office>>, headers: HeaderMap, Form
             return retry(&s, StatusCode::TOO_MANY_REQUESTS, text, cookie);
         }
     };
-    let clerk = match o.relay.db.clerk_by_name(&name).await {
+    let clerk = match o.store.clerk_by_name(&name).await {
         Ok(c) => c,
         Err(e) => return db_failed(&s, e),
     };
@@ -103,7 +107,7 @@ pub(crate) async fn login(State(o): State<Arc<Office>>, headers: HeaderMap, Form
         }
     }
     if let (Some(c), Some(step)) = (&clerk, step) {
-        match o.relay.db.use_totp_step(c.id, step).await {
+        match o.store.use_totp_step(c.id, step).await {
             Ok(true) => {}
             Ok(false) => refusal = Some("code"),
             Err(e) => return db_failed(&s, e),
@@ -112,7 +116,7 @@ pub(crate) async fn login(State(o): State<Arc<Office>>, headers: HeaderMap, Form
     let now = now_ms();
     match (refusal, clerk) {
         (None, Some(c)) => {
-            if let Err(e) = o.relay.db.audit_sign_in(Some(c.id), true, "", now).await {
+            if let Err(e) = o.store.audit_sign_in(Some(c.id), true, "", now).await {
                 return db_failed(&s, e);
             }
             let who = Clerk { id: c.id, username: c.username, role: c.role };
@@ -131,7 +135,7 @@ pub(crate) async fn login(State(o): State<Arc<Office>>, headers: HeaderMap, Form
         }
         (why, c) => {
             let why = why.unwrap_or("password");
-            if let Err(e) = o.relay.db.audit_sign_in(c.as_ref().map(|c| c.id), false, why, now).await {
+            if let Err(e) = o.store.audit_sign_in(c.as_ref().map(|c| c.id), false, why, now).await {
                 return db_failed(&s, e);
             }
             let locked = attempt.fail(Instant::now());
@@ -153,7 +157,11 @@ async fn pad(started: Instant) {
     }
 }
 
-pub(crate) async fn logout(State(o): State<Arc<Office>>, headers: HeaderMap, Form(form): Form<CsrfForm>) -> Page {
+pub(crate) async fn logout<B: OfficeBackend>(
+    State(o): State<Arc<Office<B>>>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Page {
     let (s, _) = signed_in(&o, &headers).await?;
     csrf(&s, &form.csrf)?;
     o.sessions.end(&s.id);

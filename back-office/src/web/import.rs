@@ -2,14 +2,15 @@
 //! incoming transfer, seal the payer's details to the enclave, then book everything in one
 //! database transaction (each bank transaction counted once).
 
+use crate::camt::{self, Direction, EntryStatus, Message};
+use crate::reference::find_tickets;
 use fieldseal_core::payer::BankDetails;
 use fieldseal_core::seal::{EnclavePublicKey, sha256};
-use fieldseal_office::camt::{self, Direction, EntryStatus, Message};
-use fieldseal_office::reference::find_tickets;
 use serde_json::json;
 
-use crate::db::{Booked, DbError, EntryToBook, ImportHeader};
-use crate::relay::{EnclaveKeyError, Relay, now_ms};
+use super::backend::{OfficeBackend, Store};
+use super::now_ms;
+use crate::store::{Booked, EntryToBook, ImportHeader, StoreError};
 
 /// Why a statement was not imported. Nothing was booked.
 #[derive(Debug, thiserror::Error)]
@@ -17,15 +18,12 @@ pub enum ImportError {
     /// The file is not a statement we accept.
     #[error("{0}")]
     Statement(#[from] camt::CamtError),
-    /// The enclave key for sealing payer details is not to be had.
-    #[error("cannot seal the payers' details ({0}); try again when the enclave is running")]
-    Enclave(#[from] EnclaveKeyError),
     /// Sealing failed.
     #[error("cannot seal a payer's details: {0}")]
     Seal(String),
     /// Storage.
     #[error(transparent)]
-    Db(#[from] DbError),
+    Db(#[from] StoreError),
     /// The parser's worker failed.
     #[error("the statement could not be processed; try again")]
     Worker,
@@ -173,8 +171,8 @@ pub fn prepare(message: &Message, enclave: &EnclavePublicKey) -> Result<(Vec<Ent
 }
 
 /// Imports one uploaded statement file for `clerk`.
-pub async fn import(relay: &Relay, file: Vec<u8>, clerk: i64) -> Result<Imported, ImportError> {
-    let enclave = relay.enclave_public_key().await?;
+pub async fn import<B: OfficeBackend>(store: &Store<B>, file: Vec<u8>, clerk: i64) -> Result<Imported, ImportError> {
+    let enclave = store.backend.enclave_key();
     let (header, reports, entries, skipped) = tokio::task::spawn_blocking(move || {
         let message = camt::parse(&file)?;
         let header = ImportHeader {
@@ -187,7 +185,7 @@ pub async fn import(relay: &Relay, file: Vec<u8>, clerk: i64) -> Result<Imported
     })
     .await
     .map_err(|_| ImportError::Worker)??;
-    let (import_id, booked) = relay.db.import_statement(&header, &entries, &json!(skipped), clerk, now_ms()).await?;
+    let (import_id, booked) = store.import_statement(&header, &entries, &json!(skipped), clerk, now_ms()).await?;
     let lines = entries
         .into_iter()
         .map(|e| EntryToBookSummary {

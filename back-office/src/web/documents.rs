@@ -7,24 +7,27 @@ use std::fmt::Write as _;
 use askama::Template;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use fieldseal_core::catalogue::Catalogue;
 use fieldseal_core::ticket::TicketNumber;
 use fieldseal_core::wire::enclave::CaseView;
 use zeroize::Zeroizing;
 
+use super::backend::OfficeBackend;
+use super::now_ms;
 use super::pages::{money, when};
 use super::{Clerk, Office};
-use crate::db::{DbError, LedgerCase, ms_day};
-use crate::relay::now_ms;
+use crate::store::{LedgerCase, StoreError, ms_day};
+
+/// Ledger lines asked for at a time (each answer stays well under the store line's message limit).
+const LEDGER_PAGE: u32 = 2_000;
 
 /// Why something could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenFailure {
     /// Storage.
     #[error(transparent)]
-    Db(#[from] DbError),
-    /// The enclave refused or is away.
-    #[error("the enclave: {0}")]
+    Db(#[from] StoreError),
+    /// The zone's key did not open it.
+    #[error("opening: {0}")]
     Enclave(String),
     /// Data is missing.
     #[error("{0}")]
@@ -34,30 +37,23 @@ pub enum OpenFailure {
     Render(#[from] askama::Error),
 }
 
-fn catalogue(o: &Office) -> Option<Catalogue> {
-    o.relay.issued.catalogue.verify(&o.relay.issued.issuer_key).ok()
-}
-
-/// Asks the enclave for a case's full view (photos, notes) for `purpose`, audited first.
-pub async fn clerk_view(
-    o: &Office,
+/// Opens a case's full view (photos, notes) for `purpose`, audited first.
+pub async fn clerk_view<B: OfficeBackend>(
+    o: &Office<B>,
     clerk: &Clerk,
     ticket: &TicketNumber,
     purpose: &str,
 ) -> Result<CaseView, OpenFailure> {
-    let relay = &o.relay;
-    let case = relay
-        .db
-        .sealed_case(ticket)
-        .await?
-        .ok_or_else(|| OpenFailure::Missing(format!("no case {}", ticket.grouped())))?;
-    relay.db.audit_access(clerk.id, "case", ticket.digits(), purpose, now_ms()).await?;
-    let blobs = relay.sealed_photos(case.envelope_id, case.photo_count).await.map_err(OpenFailure::Missing)?;
+    if o.store.ledger_case(ticket).await?.is_none() {
+        return Err(OpenFailure::Missing(format!("no case {}", ticket.grouped())));
+    }
+    o.store.audit_access(clerk.id, "case", ticket.digits(), purpose, now_ms()).await?;
     let actor = format!("clerk:{}", clerk.id);
-    match relay.enclave.clerk_view(case.device_key, case.envelope, purpose, &actor, blobs).await {
-        Ok(view) if view.ticket_number == *ticket => Ok(view),
-        Ok(_) => Err(OpenFailure::Enclave("it released another ticket".into())),
-        Err(e) => Err(OpenFailure::Enclave(e.to_string())),
+    match o.store.backend.open_case(ticket, purpose, &actor).await {
+        Ok(Some(view)) if view.ticket_number == *ticket => Ok(view),
+        Ok(Some(_)) => Err(OpenFailure::Enclave("the host sent another ticket's envelope".into())),
+        Ok(None) => Err(OpenFailure::Missing(format!("no case {}", ticket.grouped()))),
+        Err(e) => Err(OpenFailure::Enclave(e)),
     }
 }
 
@@ -95,23 +91,19 @@ fn local_time(view: &CaseView) -> String {
     view.observed_at.local().format(&format).unwrap_or_default()
 }
 
-fn offence_lines(o: &Office, view: &CaseView) -> Vec<String> {
-    let catalogue = catalogue(o);
+fn offence_lines<B: OfficeBackend>(o: &Office<B>, view: &CaseView) -> Vec<String> {
     view.offences
         .iter()
-        .map(|off| {
-            let entry = catalogue.as_ref().and_then(|c| c.get(&off.code));
-            match entry {
-                Some(e) => format!("{} — {} ({}) — {}", off.code, e.title_de, e.legal_basis, money(off.amount_cents)),
-                None => format!("{} — {}", off.code, money(off.amount_cents)),
-            }
+        .map(|off| match o.store.backend.offence(&off.code) {
+            Some(e) => format!("{} — {} ({}) — {}", off.code, e.title_de, e.legal_basis, money(off.amount_cents)),
+            None => format!("{} — {}", off.code, money(off.amount_cents)),
         })
         .collect()
 }
 
 impl Opened {
     /// The page form of a released case.
-    pub fn of(o: &Office, view: &CaseView) -> Self {
+    pub fn of<B: OfficeBackend>(o: &Office<B>, view: &CaseView) -> Self {
         let count = view.photos.len();
         Self {
             vehicle: vehicle_line(view),
@@ -137,20 +129,20 @@ impl Opened {
 
 /// Opens a case's objection (statement and photo) for `purpose`, audited first. `None` when the
 /// case has no objection.
-pub async fn objection(
-    o: &Office,
+pub async fn objection<B: OfficeBackend>(
+    o: &Office<B>,
     clerk: &Clerk,
     ticket: &TicketNumber,
     purpose: &str,
 ) -> Result<Option<(Zeroizing<String>, Option<Zeroizing<Vec<u8>>>)>, OpenFailure> {
-    let Some(sealed) = o.relay.db.objections(ticket).await?.into_iter().next() else { return Ok(None) };
-    o.relay.db.audit_access(clerk.id, "objection", ticket.digits(), purpose, now_ms()).await?;
+    let Some(sealed) = o.store.objection(ticket).await? else { return Ok(None) };
+    o.store.audit_access(clerk.id, "objection", ticket.digits(), purpose, now_ms()).await?;
     let opened = o
-        .relay
-        .enclave
-        .clerk_objection(ticket, sealed, purpose, &format!("clerk:{}", clerk.id))
+        .store
+        .backend
+        .open_objection(ticket, sealed, purpose, &format!("clerk:{}", clerk.id))
         .await
-        .map_err(|e| OpenFailure::Enclave(e.to_string()))?;
+        .map_err(OpenFailure::Enclave)?;
     Ok(Some(opened))
 }
 
@@ -167,20 +159,19 @@ pub struct Details {
 }
 
 /// Opens a bank entry's sealed payer details for `purpose`, audited first.
-pub async fn bank_details(
-    o: &Office,
+pub async fn bank_details<B: OfficeBackend>(
+    o: &Office<B>,
     clerk: &Clerk,
     entry_id: i64,
     purpose: &str,
 ) -> Result<Option<Details>, OpenFailure> {
-    let Some(entry) = o.relay.db.bank_entry(entry_id).await? else { return Ok(None) };
-    o.relay.db.audit_access(clerk.id, "bank details", &format!("entry:{entry_id}"), purpose, now_ms()).await?;
+    let Some(entry) = o.store.bank_entry(entry_id).await? else { return Ok(None) };
+    o.store.audit_access(clerk.id, "bank details", &format!("entry:{entry_id}"), purpose, now_ms()).await?;
     let d = o
-        .relay
-        .enclave
-        .clerk_bank_details(&entry.entry_key, entry.sealed_details, purpose, &format!("clerk:{}", clerk.id))
-        .await
-        .map_err(|e| OpenFailure::Enclave(e.to_string()))?;
+        .store
+        .backend
+        .open_bank_details(&entry.entry_key, entry.sealed_details, purpose, &format!("clerk:{}", clerk.id))
+        .map_err(OpenFailure::Enclave)?;
     Ok(Some(Details {
         payer: d.payer_name.clone().unwrap_or_default(),
         account: d.payer_account.clone().unwrap_or_default(),
@@ -210,10 +201,14 @@ struct HearingForm {
 
 /// The hearing form (*Anhörungsbogen*) for an escalated case, as a printable page. The holder's
 /// address comes from the vehicle register, which is not part of this system.
-pub fn hearing_form(o: &Office, case: &LedgerCase, view: &CaseView) -> Result<String, OpenFailure> {
+pub fn hearing_form<B: OfficeBackend>(
+    o: &Office<B>,
+    case: &LedgerCase,
+    view: &CaseView,
+) -> Result<String, OpenFailure> {
     let opened = Opened::of(o, view);
     let form = HearingForm {
-        authority: o.relay.issued.payee.name.clone(),
+        authority: o.store.backend.authority().to_owned(),
         ticket: case.ticket.grouped(),
         vehicle: opened.vehicle,
         plate: view.vehicle.plate.as_str().to_owned(),
@@ -254,7 +249,7 @@ fn csv_line(out: &mut String, fields: &[&str]) {
 }
 
 /// The ledger for accounting: every payment and refund, oldest first. No personal data.
-pub async fn ledger_csv(o: &Office, clerk: &Clerk) -> Result<String, DbError> {
+pub async fn ledger_csv<B: OfficeBackend>(o: &Office<B>, clerk: &Clerk) -> Result<String, StoreError> {
     let mut out = String::new();
     csv_line(
         &mut out,
@@ -274,8 +269,12 @@ pub async fn ledger_csv(o: &Office, clerk: &Clerk) -> Result<String, DbError> {
     for refunds in [false, true] {
         let mut after = 0;
         loop {
-            let page = o.relay.db.ledger_page(refunds, after, 10_000).await?;
+            let page = o.store.ledger_page(refunds, after, LEDGER_PAGE).await?;
             let Some(last) = page.last() else { break };
+            // Each page starts past the last: a host answering the same page again ends here.
+            if last.id <= after || page.iter().any(|l| l.id <= after) {
+                return Err(StoreError::Internal("the host's ledger pages do not move on".into()));
+            }
             after = last.id;
             for l in &page {
                 let cents = l.amount_cents.to_string();
@@ -306,13 +305,17 @@ pub async fn ledger_csv(o: &Office, clerk: &Clerk) -> Result<String, DbError> {
             }
         }
     }
-    o.relay.db.audit_export(clerk.id, "ledger.csv", now_ms()).await?;
+    o.store.audit_export(clerk.id, "ledger.csv", now_ms()).await?;
     Ok(out)
 }
 
 /// The hearing-form export: every escalated case's data for the letters to vehicle holders,
 /// opened through the enclave one case at a time (each opening audited).
-pub async fn hearing_forms_csv(o: &Office, clerk: &Clerk, purpose: &str) -> Result<String, OpenFailure> {
+pub async fn hearing_forms_csv<B: OfficeBackend>(
+    o: &Office<B>,
+    clerk: &Clerk,
+    purpose: &str,
+) -> Result<String, OpenFailure> {
     let mut out = String::new();
     csv_line(
         &mut out,
@@ -334,8 +337,7 @@ pub async fn hearing_forms_csv(o: &Office, clerk: &Clerk, purpose: &str) -> Resu
     );
     let mut offset = 0;
     loop {
-        let cases =
-            o.relay.db.cases_by_status(Some(fieldseal_office::policy::Status::Escalated), None, 500, offset).await?;
+        let cases = o.store.cases_by_status(Some(crate::policy::Status::Escalated), None, 500, offset).await?;
         if cases.is_empty() {
             break;
         }
