@@ -31,14 +31,21 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use fieldseal_core::payer::BankDetails;
+use fieldseal_core::seal::EnclavePublicKey;
 use fieldseal_core::seal::{EnclaveSecretKey, sha256};
 use fieldseal_core::ticket::TicketNumber;
+use fieldseal_core::wire::enclave::CaseView;
 use fieldseal_enclave::handler::Enclave;
 use fieldseal_enclave::platform::SimulatedPlatform;
+use fieldseal_office::store::{OfficeAnswer, OfficeAsk, StoreError};
+use fieldseal_office::web::MAX_UPLOAD;
+use fieldseal_office::web::backend::{OfficeBackend, OpenedObjection, Store};
+use fieldseal_office::web::import::{ImportError, Imported, import};
+use fieldseal_portal::remote::{decode, encode};
 use fieldseal_server::blobs::LocalBlobStore;
 use fieldseal_server::db::{Actor, Booked, Db};
 use fieldseal_server::enclave_client::EnclaveClient;
-use fieldseal_server::office::import::{ImportError, Imported, import};
+use fieldseal_server::portal::ServerPortal;
 use fieldseal_server::relay::Relay;
 use fieldseal_tests::camt::{Transfer, statement};
 use fieldseal_tests::{TempDir, block_on, now_ms};
@@ -284,10 +291,10 @@ fn main_run(s: &Scenario, n_entries: u64, peak_resets: bool) -> MainRun {
         want.overpaid,
         want.exceptions
     ));
-    if file_bytes > fieldseal_server::office::MAX_UPLOAD as u64 {
+    if file_bytes > MAX_UPLOAD as u64 {
         notes.push(format!(
             "note: the file is larger than the back office's upload limit (MAX_UPLOAD = {} MB): a clerk could not upload it",
-            fieldseal_server::office::MAX_UPLOAD >> 20
+            MAX_UPLOAD >> 20
         ));
     }
     let read = |p: &Path| std::fs::read(p).expect("reads the statement");

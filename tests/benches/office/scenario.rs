@@ -128,13 +128,58 @@ pub(crate) async fn seed(url: &str, engine: Engine, n_cases: u64, seed: u64) -> 
     t.elapsed()
 }
 
-/// One database with its relay and in-process enclave.
+/// The office's backend as the zone has it, the host's answers given in this process: every ask
+/// and answer goes through the store line's encoding and the host's own answering code (only
+/// the socket hop is left out).
+pub(crate) struct InProcessLine {
+    relay: Arc<Relay>,
+    portal: ServerPortal,
+    key: EnclavePublicKey,
+}
+
+fn line_failed(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Internal(e.to_string())
+}
+
+impl OfficeBackend for InProcessLine {
+    async fn ask(&self, ask: OfficeAsk, attachments: Vec<Vec<u8>>) -> Result<(OfficeAnswer, Vec<Vec<u8>>), StoreError> {
+        let (ask, parts) = decode::<OfficeAsk>(&encode(&ask, &attachments)).map_err(line_failed)?;
+        let (answer, parts) = fieldseal_server::office_store::answer(&self.relay.db, &self.portal, ask, parts).await;
+        decode::<OfficeAnswer>(&encode(&answer, &parts)).map_err(line_failed)
+    }
+
+    async fn open_case(&self, _: &TicketNumber, _: &str, _: &str) -> Result<Option<CaseView>, String> {
+        Err("the import bench opens no case".into())
+    }
+
+    async fn open_objection(&self, _: &TicketNumber, _: Vec<u8>, _: &str, _: &str) -> Result<OpenedObjection, String> {
+        Err("the import bench opens no objection".into())
+    }
+
+    fn open_bank_details(&self, _: &str, _: Vec<u8>, _: &str, _: &str) -> Result<BankDetails, String> {
+        Err("the import bench opens no bank details".into())
+    }
+
+    fn enclave_key(&self) -> EnclavePublicKey {
+        self.key
+    }
+
+    fn offence(&self, _: &str) -> Option<fieldseal_core::catalogue::Offence> {
+        None
+    }
+
+    fn authority(&self) -> &str {
+        "bench"
+    }
+}
+
+/// One database with the office over it and an in-process enclave.
 pub(crate) struct Scenario {
     pub(crate) engine: Engine,
     pub(crate) url: String,
     pub(crate) data: TempDir,
     pub(crate) db: Db,
-    pub(crate) relay: Relay,
+    pub(crate) office: Store<InProcessLine>,
     pub(crate) enclave_secret: [u8; 32],
     pub(crate) clerk: i64,
     pub(crate) n_cases: u64,
@@ -173,10 +218,12 @@ pub(crate) fn scenario(engine: Engine, database_url: Option<String>, n_cases: u6
     let issued = fieldseal_server::settings::issued(&data.0, "http://127.0.0.1:1").expect("settings");
     let receipt = fieldseal_server::settings::receipt_key(&data.0).expect("receipt key");
     let enclave = EnclaveClient::new(&socket, 2, Duration::from_secs(60));
-    let relay = Relay::new(db.clone(), Arc::new(blobs), enclave, issued, receipt);
+    let relay = Arc::new(Relay::new(db.clone(), Arc::new(blobs), enclave, issued, receipt));
     let key = block_on(relay.enclave_public_key()).expect("the in-process enclave attests");
     assert_eq!(key, EnclaveSecretKey::from_bytes(&enclave_secret).expect("key").public_key());
-    Scenario { engine, url, data, db, relay, enclave_secret, clerk, n_cases, seeded_in }
+    let portal = ServerPortal::new(Arc::clone(&relay));
+    let office = Store { backend: InProcessLine { relay, portal, key } };
+    Scenario { engine, url, data, db, office, enclave_secret, clerk, n_cases, seeded_in }
 }
 
 impl Scenario {
@@ -205,7 +252,7 @@ impl Scenario {
 
     /// Runs the server's import of `file` as `clerk`.
     pub(crate) fn import(&self, file: Vec<u8>, clerk: i64) -> Result<Imported, ImportError> {
-        block_on(import(&self.relay, file, clerk))
+        block_on(import(&self.office, file, clerk))
     }
 
     /// Imports as a clerk who does not exist: parse and prepare run, booking fails at once.
