@@ -74,7 +74,6 @@ fn enclave_and_sync_seeds(enclave: &EnclaveSecretKey, device: &SigningKey) {
     use fieldseal_core::payer::BankDetails;
     use fieldseal_core::wire::enclave::{EnclaveError, ErrorCode, Request, Response};
     use fieldseal_core::wire::relay::{SyncResponse, encode_batch};
-    use zeroize::Zeroizing;
     let (c1, notice) =
         demo::sealed_case(&enclave.public_key(), device, Id16([3; 16]), 1, 1, [0; 32], "B-FZ 2").expect("case");
     let (c2, _) = demo::sealed_case(&enclave.public_key(), device, Id16([3; 16]), 1, 2, c1.envelope_hash, "B-FZ 3")
@@ -99,45 +98,12 @@ fn enclave_and_sync_seeds(enclave: &EnclaveSecretKey, device: &SigningKey) {
     let requests = [
         ("health", Request::Health),
         ("open-index", Request::OpenIndex { device_key: key, envelope: c1.envelope.clone() }),
-        (
-            "clerk-view",
-            Request::ClerkView {
-                device_key: key,
-                envelope: c1.envelope.clone(),
-                purpose: "objection review".into(),
-                actor: "clerk-1".into(),
-                blobs: c1.blobs.clone(),
-            },
-        ),
-        (
-            "clerk-objection",
-            Request::ClerkObjection {
-                ticket: notice.ticket_number.clone(),
-                sealed: sealed_objection,
-                purpose: "objection review".into(),
-                actor: "clerk-1".into(),
-            },
-        ),
-        (
-            "clerk-bank-details",
-            Request::ClerkBankDetails {
-                entry_key: entry_key.into(),
-                sealed: sealed_details,
-                purpose: "unmatched payment".into(),
-                actor: "clerk-1".into(),
-            },
-        ),
     ];
     for (name, req) in requests {
         write("enclave_frame", name, &req.to_payload());
     }
     let err = Response::Error(EnclaveError::new(ErrorCode::AccessDenied, "wrong access code"));
     write("enclave_frame", "error-answer", &err.to_payload());
-    let answer = Response::Objection { statement: objection.statement.clone(), photo: objection.photo.clone() };
-    write("enclave_frame", "objection-answer", &answer.to_payload());
-    let answer = Response::Objection { statement: Zeroizing::new("Ohne Foto, bitte prüfen.".into()), photo: None };
-    write("enclave_frame", "objection-answer-no-photo", &answer.to_payload());
-    write("enclave_frame", "bank-details-answer", &Response::BankDetails(details).to_payload());
     write("sync_body", "batch-2", &encode_batch(&[&c1.envelope, &c2.envelope]));
     let answer = SyncResponse { results: vec![] };
     write("sync_body", "answer-empty", &serde_json::to_vec(&answer).expect("json"));

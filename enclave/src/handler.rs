@@ -1,6 +1,7 @@
-//! The requests the enclave answers: open and index, citizen view, clerk view, clerk opening of
-//! a sealed objection or sealed bank details, health. Pure functions of the request and the
-//! keys; no state survives a request.
+//! What the enclave does with its key: on the socket, open and index an envelope, and health;
+//! inside the zone, for the portal and the office it serves, the citizen's view, the clerk's
+//! view and the clerk's opening of a sealed objection or sealed bank details. Pure functions of
+//! the request and the keys; no state survives a request.
 
 use std::sync::OnceLock;
 
@@ -70,15 +71,6 @@ impl<P: Platform> Enclave<P> {
             Request::Health => Ok(Response::Health(self.health(now_ms))),
             Request::OpenIndex { device_key, envelope } => {
                 self.open(&envelope, &device_key).map(|(opened, record)| Response::Index(index_of(&opened, &record)))
-            }
-            Request::ClerkView { device_key, envelope, purpose, actor, blobs } => {
-                self.clerk_view(&envelope, &device_key, &purpose, &actor, &blobs).map(Response::View)
-            }
-            Request::ClerkObjection { ticket, sealed, purpose, actor } => self
-                .clerk_objection(&ticket, &sealed, &purpose, &actor)
-                .map(|o| Response::Objection { statement: o.statement, photo: o.photo }),
-            Request::ClerkBankDetails { entry_key, sealed, purpose, actor } => {
-                self.clerk_bank_details(&entry_key, &sealed, &purpose, &actor).map(Response::BankDetails)
             }
         };
         result.unwrap_or_else(Response::Error)
@@ -380,52 +372,68 @@ mod tests {
         assert_eq!(held.load(Ordering::Acquire), BUDGET - 10, "nothing counted for what was not kept");
     }
 
-    /// Tried as a rogue operator would: the host's user sends the retired citizen-view request
-    /// (kind 0x03) with a genuine envelope, its photos and the right access code. The socket no
-    /// longer releases a case to anyone: the portal and its access-code check are in the zone.
-    #[test]
-    fn the_socket_releases_no_case_to_the_host_even_with_the_right_code() {
-        let f = fixture();
-        let key = f.device.verifying_key();
-        let code = f.notice.access_code.grouped();
-        let mut fields: Vec<&[u8]> = vec![&key.0, &f.sealed.envelope, code.as_bytes()];
-        fields.extend(f.sealed.blobs.iter().map(Vec::as_slice));
-        let mut payload = vec![PROTOCOL_VERSION, 0x03, u8::try_from(fields.len()).expect("few")];
+    fn raw_request(kind: u8, fields: &[&[u8]]) -> Vec<u8> {
+        let mut payload = vec![PROTOCOL_VERSION, kind, u8::try_from(fields.len()).expect("few")];
         for field in fields {
             payload.extend_from_slice(&u32::try_from(field.len()).expect("small").to_be_bytes());
             payload.extend_from_slice(field);
         }
-        let answer = Response::from_payload(&f.enclave.handle(&payload, 1_795_000_000_000)).expect("an answer");
-        assert_eq!(error_code(answer), ErrorCode::Malformed);
+        payload
+    }
+
+    /// Tried as a rogue operator would: the host's user sends the retired requests that used to
+    /// release personal data — the citizen view (0x03) with the right access code, the clerk
+    /// view of a case (0x04), of an objection (0x05) and of a payer's bank details (0x06), each
+    /// with a genuine sealed item, a made-up purpose and actor. The socket releases nothing to
+    /// anyone: the portal and the office, and their checks, are in the zone.
+    #[test]
+    fn the_socket_releases_nothing_personal_to_the_host() {
+        let f = fixture();
+        let key = f.device.verifying_key();
+        let code = f.notice.access_code.grouped();
+        let ticket = f.notice.ticket_number.clone();
+        let objection = Objection::new("Ich war es nicht.", None)
+            .expect("valid")
+            .seal(&ticket, &f.enclave.key.public_key())
+            .expect("seals");
+        let mut details = BankDetails::default();
+        details.payer_name = Some("Erika Mustermann".into());
+        let details = details.seal("E/1", &f.enclave.key.public_key()).expect("seals");
+        let (purpose, actor) = (&b"audit sample, routine check"[..], &b"clerk:1"[..]);
+        let mut asks: Vec<Vec<u8>> = Vec::new();
+        for (kind, head) in [(0x03, code.as_bytes()), (0x04, purpose)] {
+            let mut fields: Vec<&[u8]> = vec![&key.0, &f.sealed.envelope, head];
+            if kind == 0x04 {
+                fields.push(actor);
+            }
+            fields.extend(f.sealed.blobs.iter().map(Vec::as_slice));
+            asks.push(raw_request(kind, &fields));
+        }
+        asks.push(raw_request(0x05, &[ticket.digits().as_bytes(), &objection, purpose, actor]));
+        asks.push(raw_request(0x06, &[b"E/1", &details, purpose, actor]));
+        for payload in asks {
+            let answer = f.enclave.handle(&payload, 1_795_000_000_000);
+            let text = String::from_utf8_lossy(&answer);
+            assert!(!text.contains("B-FS") && !text.contains("Erika") && !text.contains("Ich war"), "{text}");
+            let answer = Response::from_payload(&answer).expect("an answer");
+            assert_eq!(error_code(answer), ErrorCode::Malformed, "kind {:#x}", payload[1]);
+        }
     }
 
     #[test]
     fn the_clerk_view_needs_a_purpose() {
         let f = fixture();
         let view = |purpose: &str| {
-            ask(
-                &f,
-                Request::ClerkView {
-                    device_key: f.device.verifying_key(),
-                    envelope: f.sealed.envelope.clone(),
-                    purpose: purpose.to_owned(),
-                    actor: "clerk-7".into(),
-                    blobs: f.sealed.blobs.clone(),
-                },
-            )
+            f.enclave.clerk_view(&f.sealed.envelope, &f.device.verifying_key(), purpose, "clerk-7", &f.sealed.blobs)
         };
-        assert_eq!(error_code(view("  ")), ErrorCode::PurposeRequired);
-        assert_eq!(error_code(view("look")), ErrorCode::PurposeRequired);
-        let r = view("objection 2026-114: check the photos");
-        let Response::View(v) = r else { panic!("expected a view, got {r:?}") };
+        assert_eq!(clerk_error(view("  ")).code, ErrorCode::PurposeRequired);
+        assert_eq!(clerk_error(view("look")).code, ErrorCode::PurposeRequired);
+        let v = view("objection 2026-114: check the photos").expect("a view");
         assert!(v.notes.as_deref().is_some_and(|n| n.starts_with("Fahrzeug")));
     }
 
-    fn clerk_error(r: Response) -> EnclaveError {
-        match r {
-            Response::Error(e) => e,
-            other => panic!("expected an error, got {other:?}"),
-        }
+    fn clerk_error<T: std::fmt::Debug>(r: Result<T, EnclaveError>) -> EnclaveError {
+        r.expect_err("refused")
     }
 
     #[test]
@@ -438,21 +446,12 @@ mod tests {
             .seal(&ticket, &f.enclave.key.public_key())
             .expect("seals");
         let ask_with = |ticket: &TicketNumber, sealed: &[u8], purpose: &str, actor: &str| {
-            ask(
-                &f,
-                Request::ClerkObjection {
-                    ticket: ticket.clone(),
-                    sealed: sealed.to_vec(),
-                    purpose: purpose.into(),
-                    actor: actor.into(),
-                },
-            )
+            f.enclave.clerk_objection(ticket, sealed, purpose, actor)
         };
         let purpose = "objection 2026-114: review";
-        let r = ask_with(&ticket, &sealed, purpose, "clerk-7");
-        let Response::Objection { statement: s, photo } = r else { panic!("expected an objection, got {r:?}") };
-        assert_eq!(s.as_str(), statement);
-        assert_eq!(photo.as_deref().map(Vec::as_slice), Some(&[0xFF, 0xD8, 7][..]));
+        let opened = ask_with(&ticket, &sealed, purpose, "clerk-7").expect("opens");
+        assert_eq!(opened.statement.as_str(), statement);
+        assert_eq!(opened.photo.as_deref().map(Vec::as_slice), Some(&[0xFF, 0xD8, 7][..]));
 
         for (purpose, actor) in [("  ", "clerk-7"), ("look", "clerk-7"), ("        x ", "clerk-7"), (purpose, " ")] {
             let e = clerk_error(ask_with(&ticket, &sealed, purpose, actor));
@@ -495,19 +494,10 @@ mod tests {
         };
         let sealed = details.seal(entry, &f.enclave.key.public_key()).expect("seals");
         let ask_with = |entry: &str, sealed: &[u8], purpose: &str, actor: &str| {
-            ask(
-                &f,
-                Request::ClerkBankDetails {
-                    entry_key: entry.into(),
-                    sealed: sealed.to_vec(),
-                    purpose: purpose.into(),
-                    actor: actor.into(),
-                },
-            )
+            f.enclave.clerk_bank_details(entry, sealed, purpose, actor)
         };
         let purpose = "unmatched payment: find the ticket";
-        let r = ask_with(entry, &sealed, purpose, "clerk-7");
-        let Response::BankDetails(opened) = r else { panic!("expected bank details, got {r:?}") };
+        let opened = ask_with(entry, &sealed, purpose, "clerk-7").expect("opens");
         assert_eq!(opened, details);
 
         for (purpose, actor) in [("", "clerk-7"), ("payer?", "clerk-7"), (purpose, "")] {

@@ -5,16 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use fieldseal_core::payer::BankDetails;
-use fieldseal_core::seal::VerifyingKey;
-use fieldseal_core::ticket::TicketNumber;
-use fieldseal_core::wire::enclave::{
-    CaseView, EnclaveError, HealthReport, PROTOCOL_VERSION, Request, Response, frame_len,
-};
+use fieldseal_core::wire::enclave::{EnclaveError, HealthReport, PROTOCOL_VERSION, Request, Response, frame_len};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::UnixStream;
 use tokio::sync::{Mutex, Semaphore};
-use zeroize::Zeroizing;
 
 /// Why the enclave gave no usable answer.
 #[derive(Debug, thiserror::Error)]
@@ -95,68 +89,6 @@ impl EnclaveClient {
             _ => Err(EnclaveCallError::Protocol("a health request got another answer".into())),
         }
     }
-
-    /// Asks the enclave to release a case to a clerk, with photos and notes. The caller has
-    /// recorded `purpose` and `actor` in the audit log; the enclave checks they are given.
-    pub async fn clerk_view(
-        &self,
-        device_key: VerifyingKey,
-        envelope: Vec<u8>,
-        purpose: &str,
-        actor: &str,
-        blobs: Vec<Vec<u8>>,
-    ) -> Result<CaseView, EnclaveCallError> {
-        let request =
-            Request::ClerkView { device_key, envelope, purpose: purpose.to_owned(), actor: actor.to_owned(), blobs };
-        match self.call(&request).await? {
-            Response::View(v) => Ok(v),
-            _ => Err(EnclaveCallError::Protocol("a clerk view request got another answer".into())),
-        }
-    }
-
-    /// Asks the enclave to open a citizen's sealed objection to `ticket` for a clerk: the
-    /// statement and the photo, if one was attached. The caller has recorded `purpose` and
-    /// `actor` in the audit log; the enclave checks they are given.
-    pub async fn clerk_objection(
-        &self,
-        ticket: &TicketNumber,
-        sealed: Vec<u8>,
-        purpose: &str,
-        actor: &str,
-    ) -> Result<(Zeroizing<String>, Option<Zeroizing<Vec<u8>>>), EnclaveCallError> {
-        let request = Request::ClerkObjection {
-            ticket: ticket.clone(),
-            sealed,
-            purpose: purpose.to_owned(),
-            actor: actor.to_owned(),
-        };
-        match self.call(&request).await? {
-            Response::Objection { statement, photo } => Ok((statement, photo)),
-            _ => Err(EnclaveCallError::Protocol("an objection request got another answer".into())),
-        }
-    }
-
-    /// Asks the enclave to open the sealed payer details of the bank entry `entry_key` for a
-    /// clerk. The caller has recorded `purpose` and `actor` in the audit log; the enclave checks
-    /// they are given.
-    pub async fn clerk_bank_details(
-        &self,
-        entry_key: &str,
-        sealed: Vec<u8>,
-        purpose: &str,
-        actor: &str,
-    ) -> Result<BankDetails, EnclaveCallError> {
-        let request = Request::ClerkBankDetails {
-            entry_key: entry_key.to_owned(),
-            sealed,
-            purpose: purpose.to_owned(),
-            actor: actor.to_owned(),
-        };
-        match self.call(&request).await? {
-            Response::BankDetails(d) => Ok(d),
-            _ => Err(EnclaveCallError::Protocol("a bank details request got another answer".into())),
-        }
-    }
 }
 
 async fn exchange(stream: &mut UnixStream, payload: &[u8]) -> std::io::Result<Vec<u8>> {
@@ -176,6 +108,7 @@ async fn exchange(stream: &mut UnixStream, payload: &[u8]) -> std::io::Result<Ve
 #[cfg(test)]
 mod tests {
     use super::*;
+    use fieldseal_core::seal::VerifyingKey;
     use fieldseal_core::wire::enclave::{ErrorCode, read_frame, write_frame};
 
     /// A stand-in enclave on a temporary socket that answers every request with `answer`
@@ -205,60 +138,23 @@ mod tests {
         (dir, client, seen)
     }
 
-    fn ticket() -> TicketNumber {
-        TicketNumber::issue(42, 7).expect("valid ticket")
-    }
-
-    #[tokio::test]
-    async fn clerk_objection_returns_the_opened_objection() {
-        let (_dir, client, mut seen) = fake_enclave(|r| match r {
-            Request::ClerkObjection { ticket, purpose, actor, .. }
-                if ticket.digits() == "004200000075" && purpose == "review 114" && actor == "clerk-1" =>
-            {
-                Response::Objection { statement: Zeroizing::new("not me".into()), photo: Some(Zeroizing::new(vec![1])) }
-            }
-            _ => Response::Error(EnclaveError::new(ErrorCode::Malformed, "unexpected request")),
-        })
-        .await;
-        assert_eq!(ticket().digits(), "004200000075");
-        let (statement, photo) =
-            client.clerk_objection(&ticket(), vec![9; 90], "review 114", "clerk-1").await.expect("opens");
-        assert_eq!(statement.as_str(), "not me");
-        assert_eq!(photo.as_deref().map(Vec::as_slice), Some(&[1u8][..]));
-        assert_eq!(seen.recv().await.as_deref(), Some("ClerkObjection(004200000075, 90 bytes)"));
-    }
-
-    #[tokio::test]
-    async fn clerk_bank_details_returns_the_opened_details() {
-        let (_dir, client, _) = fake_enclave(|r| match r {
-            Request::ClerkBankDetails { entry_key, .. } if entry_key == "E/1" => Response::BankDetails(BankDetails {
-                payer_name: Some("E M".into()),
-                payer_account: None,
-                remittance: vec!["0042".into()],
-                references: vec![],
-            }),
-            _ => Response::Error(EnclaveError::new(ErrorCode::Malformed, "unexpected request")),
-        })
-        .await;
-        let d = client.clerk_bank_details("E/1", vec![9; 90], "find the payer", "clerk-1").await.expect("opens");
-        assert_eq!(d.payer_name.as_deref(), Some("E M"));
-        assert_eq!(d.remittance, vec!["0042".to_owned()]);
-    }
-
     #[tokio::test]
     async fn refusals_and_other_answers_are_errors() {
-        let (_dir, client, _) = fake_enclave(|r| match r {
-            Request::ClerkObjection { .. } => {
-                Response::Error(EnclaveError::new(ErrorCode::PurposeRequired, "state why the objection is opened"))
+        let (_dir, client, mut seen) = fake_enclave(|r| match r {
+            Request::OpenIndex { .. } => {
+                Response::Error(EnclaveError::new(ErrorCode::BadSignature, "the device signature does not verify"))
             }
-            _ => Response::Objection { statement: Zeroizing::new("x".into()), photo: None },
+            Request::Health => Response::Error(EnclaveError::new(ErrorCode::Internal, "not now")),
         })
         .await;
-        let refused = client.clerk_objection(&ticket(), vec![], "", "clerk-1").await;
-        assert!(matches!(refused, Err(EnclaveCallError::Refused(e)) if e.code == ErrorCode::PurposeRequired));
-        let wrong = client.clerk_bank_details("E/1", vec![], "find the payer", "clerk-1").await;
-        assert!(matches!(wrong, Err(EnclaveCallError::Protocol(_))), "{wrong:?}");
-        let wrong = client.clerk_view(VerifyingKey([1; 32]), vec![], "find the payer", "clerk-1", vec![]).await;
-        assert!(matches!(wrong, Err(EnclaveCallError::Protocol(_))), "{wrong:?}");
+        let refused =
+            client.call(&Request::OpenIndex { device_key: VerifyingKey([1; 32]), envelope: vec![2; 8] }).await;
+        assert!(
+            matches!(refused, Err(EnclaveCallError::Refused(ref e)) if e.code == ErrorCode::BadSignature),
+            "{refused:?}"
+        );
+        assert_eq!(seen.recv().await.as_deref(), Some("OpenIndex(8 bytes)"));
+        let wrong = client.health().await;
+        assert!(wrong.is_err(), "{wrong:?}");
     }
 }

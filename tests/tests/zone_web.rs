@@ -133,3 +133,66 @@ fn the_zone_executable_holds_no_database_and_no_http_client() {
         assert!(!zone.contains(needle), "the zone's executable holds {needle}");
     }
 }
+
+/// The attack, on real processes: a rogue operator with the host's own user and its
+/// database asks the zone's socket for every stored case — as the clerk view (0x04, which
+/// released 20 of 20 cases with plates and photos), with a made-up purpose and actor, the
+/// genuine envelope and its sealed photos — and as the retired citizen view (0x03). The socket
+/// answers each with a refusal and no content; the same socket still indexes the same
+/// envelope (so the frames reached a live zone with real cases), and the audit log is not
+/// needed to notice: nothing was released.
+#[test]
+fn the_zones_socket_releases_no_case_to_the_hosts_user() {
+    use fieldseal_core::wire::enclave::{ErrorCode, PROTOCOL_VERSION, Request, Response, read_frame, write_frame};
+    use fieldseal_server::blobs::{BlobStore as _, LocalBlobStore};
+    const PLATE: &str = "M-RG 4711";
+
+    let data = TempDir::new("zone-socket");
+    let backend = Backend::sqlite();
+    let server = Server::start(data.0.as_path(), &backend);
+    let mut phone = fieldseal_tests::Phone::enrolled(&server, &data.0, &backend);
+    let notices = phone.capture(3, PLATE);
+    let sync = fieldseal_core::sync::SyncOptions::default();
+    fieldseal_core::sync::sync_outbox(&mut phone.store, &server.transport(), &sync, &mut |_| {}).expect("syncs");
+    let db = fieldseal_tests::block_on(fieldseal_server::db::Db::open(None, &data.0)).expect("the host's database");
+    let blobs = LocalBlobStore::open(&data.0.join("blobs")).expect("the host's blob files");
+    let mut socket = UnixStream::connect(data.0.join("enclave.sock")).expect("the zone's socket");
+    let mut ask = |payload: &[u8]| {
+        write_frame(&mut socket, payload).expect("sends");
+        read_frame(&mut socket).expect("answers").expect("a frame")
+    };
+    let raw = |kind: u8, fields: &[&[u8]]| {
+        let mut payload = vec![PROTOCOL_VERSION, kind, u8::try_from(fields.len()).expect("few")];
+        for field in fields {
+            payload.extend_from_slice(&u32::try_from(field.len()).expect("small").to_be_bytes());
+            payload.extend_from_slice(field);
+        }
+        payload
+    };
+    for notice in &notices {
+        let case = fieldseal_tests::block_on(db.sealed_case(&notice.ticket_number)).expect("reads").expect("stored");
+        let photos: Vec<Vec<u8>> = (0..case.photo_count)
+            .map(|i| blobs.get(&case.envelope_id, i).expect("reads").expect("a sealed photo"))
+            .collect();
+        let code = notice.access_code.grouped();
+        let (purpose, actor) = (&b"quality check of the archive"[..], &b"clerk:1"[..]);
+        let mut clerk_view: Vec<&[u8]> = vec![&case.device_key.0, &case.envelope, purpose, actor];
+        clerk_view.extend(photos.iter().map(Vec::as_slice));
+        let mut citizen_view: Vec<&[u8]> = vec![&case.device_key.0, &case.envelope, code.as_bytes()];
+        citizen_view.extend(photos.iter().map(Vec::as_slice));
+        for payload in [raw(0x04, &clerk_view), raw(0x03, &citizen_view)] {
+            let answer = ask(&payload);
+            assert!(!answer.windows(4).any(|w| w == b"M-RG" || w == b"M RG"), "a plate in the answer");
+            match Response::from_payload(&answer).expect("an answer") {
+                Response::Error(e) => assert_eq!(e.code, ErrorCode::Malformed, "{}", e.message),
+                other => panic!("kind {:#x} was answered with {other:?}", payload[1]),
+            }
+        }
+        // The same socket, the same envelope: indexed (the frames above reached a live zone).
+        let index = Request::OpenIndex { device_key: case.device_key, envelope: case.envelope.clone() };
+        match Response::from_payload(&ask(&index.to_payload())).expect("an answer") {
+            Response::Index(i) => assert_eq!(i.ticket_number, notice.ticket_number),
+            other => panic!("the index was answered with {other:?}"),
+        }
+    }
+}

@@ -6,7 +6,7 @@
 //! | bytes | field |
 //! |---|---|
 //! | 1 | protocol version ([`PROTOCOL_VERSION`]) |
-//! | 1 | kind (request `0x01..=0x06`, response `0x81..=0x85`, error `0xFF`) |
+//! | 1 | kind (request `0x01..=0x02`, response `0x81..=0x82`, error `0xFF`) |
 //! | 1 | number of fields |
 //! | per field | 4-byte big-endian length, then that many bytes |
 //!
@@ -14,24 +14,18 @@
 //! |---|---|---|
 //! | `0x01` | [`Request::Health`] | none |
 //! | `0x02` | [`Request::OpenIndex`] | device key (32), envelope |
-//! | `0x03` | retired: a citizen's view is made inside the zone, where the portal runs; refused as malformed |
-//! | `0x04` | [`Request::ClerkView`] | device key (32), envelope, purpose, actor, blobs… |
-//! | `0x05` | [`Request::ClerkObjection`] | ticket number (12 ASCII digits), sealed objection, purpose, actor |
-//! | `0x06` | [`Request::ClerkBankDetails`] | bank entry key (UTF-8), sealed bank details, purpose, actor |
 //! | `0x81` | [`Response::Health`] | JSON |
 //! | `0x82` | [`Response::Index`] | JSON |
-//! | `0x83` | [`Response::View`] | JSON, then one field per photo |
-//! | `0x84` | [`Response::Objection`] | statement (UTF-8), then the photo if there is one |
-//! | `0x85` | [`Response::BankDetails`] | the bank-details body (layout in [`crate::payer`]) |
 //! | `0xFF` | [`Response::Error`] | 1-byte code, message |
 //!
-//! Purpose, actor, access code, bank entry key and error message are UTF-8 of at most
-//! [`MAX_TEXT_BYTES`]; an objection statement is at most four bytes per character of
-//! [`crate::objection::MAX_STATEMENT_CHARS`], a bank-details body at most
-//! [`crate::payer::MAX_SEALED_DETAILS`]. Sealed objections and bank details are bounded by
-//! their own limits, which the enclave checks before it opens them. Every length is checked
-//! before it is read and nothing is allocated beyond the input. Kinds `0x05`, `0x06`, `0x84` and `0x85` were added within version 1:
-//! server and enclave ship together.
+//! Retired kinds, refused as unknown: `0x03` (a citizen's view), `0x04` to `0x06` (a clerk's
+//! view of a case, an objection, a payer's bank details) and their answers `0x83` to `0x85`.
+//! Whoever held the socket — the host's own user — could ask for any of them with a made-up
+//! purpose; now the citizen portal and the back office run inside the zone and open what they
+//! show there, so nothing personal is ever asked for or answered on this socket.
+//!
+//! An error message is UTF-8 of at most [`MAX_TEXT_BYTES`]. Every length is checked before it
+//! is read and nothing is allocated beyond the input. Server and enclave ship together.
 
 use std::fmt;
 use std::io::{Read, Write};
@@ -41,19 +35,19 @@ use zeroize::Zeroizing;
 
 use crate::attestation::AttestationDocument;
 use crate::domain::{ObservedAt, Place, Vehicle};
-use crate::objection::MAX_STATEMENT_CHARS;
-use crate::payer::{BankDetails, MAX_SEALED_DETAILS};
 use crate::seal::VerifyingKey;
 use crate::ticket::TicketNumber;
-use crate::wire::envelope::{Id16, MAX_PHOTOS};
+use crate::wire::envelope::Id16;
 use crate::wire::record::ChargedOffence;
 
 /// Version byte first in every payload.
 pub const PROTOCOL_VERSION: u8 = 1;
-/// Hard cap on one frame's payload (a view carries its photos).
+/// Hard cap on one frame's payload (an envelope with its photo digests; the store line's
+/// frames, which carry sealed photos, share the cap).
 pub const MAX_FRAME_LEN: usize = 64 << 20;
-/// Most fields in one payload: four fixed ones and one per photo.
-pub const MAX_FIELDS: usize = 4 + MAX_PHOTOS as usize;
+/// Most fields in one payload (an index request: device key and envelope; an error: code and
+/// message).
+pub const MAX_FIELDS: usize = 2;
 /// Shortest purpose a clerk may state for opening personal data.
 pub const MIN_PURPOSE_CHARS: usize = 8;
 /// Longest purpose or actor text.
@@ -61,17 +55,9 @@ pub const MAX_TEXT_BYTES: usize = 500;
 
 const HEALTH: u8 = 0x01;
 const OPEN_INDEX: u8 = 0x02;
-const CLERK_VIEW: u8 = 0x04;
-const CLERK_OBJECTION: u8 = 0x05;
-const CLERK_BANK_DETAILS: u8 = 0x06;
 const HEALTH_REPLY: u8 = 0x81;
 const INDEX_REPLY: u8 = 0x82;
-const VIEW_REPLY: u8 = 0x83;
-const OBJECTION_REPLY: u8 = 0x84;
-const BANK_DETAILS_REPLY: u8 = 0x85;
 const ERROR_REPLY: u8 = 0xFF;
-/// Longest objection statement in UTF-8 bytes (four per character at most).
-const MAX_STATEMENT_BYTES: usize = 4 * MAX_STATEMENT_CHARS;
 
 /// What the server asks of the enclave.
 pub enum Request {
@@ -84,41 +70,6 @@ pub enum Request {
         /// The envelope bytes.
         envelope: Vec<u8>,
     },
-    /// Release a case to a clerk for a stated purpose (with photos and notes).
-    ClerkView {
-        /// The registered device key.
-        device_key: VerifyingKey,
-        /// The envelope bytes.
-        envelope: Vec<u8>,
-        /// Why the clerk opens the case (recorded by the server).
-        purpose: String,
-        /// Who opens it.
-        actor: String,
-        /// The sealed photo blobs, index order.
-        blobs: Vec<Vec<u8>>,
-    },
-    /// Open a citizen's sealed objection for a clerk, for a stated purpose.
-    ClerkObjection {
-        /// The ticket the objection was sealed for (bound into it).
-        ticket: TicketNumber,
-        /// The sealed objection as stored ([`crate::objection`]).
-        sealed: Vec<u8>,
-        /// Why the clerk opens it (recorded by the server).
-        purpose: String,
-        /// Who opens it.
-        actor: String,
-    },
-    /// Open a bank entry's sealed payer details for a clerk, for a stated purpose.
-    ClerkBankDetails {
-        /// The bank entry the details were sealed for (bound into them).
-        entry_key: String,
-        /// The sealed details as stored ([`crate::payer`]).
-        sealed: Vec<u8>,
-        /// Why the clerk opens them (recorded by the server).
-        purpose: String,
-        /// Who opens them.
-        actor: String,
-    },
 }
 
 impl fmt::Debug for Request {
@@ -126,13 +77,6 @@ impl fmt::Debug for Request {
         match self {
             Self::Health => f.write_str("Health"),
             Self::OpenIndex { envelope, .. } => write!(f, "OpenIndex({} bytes)", envelope.len()),
-            Self::ClerkView { envelope, blobs, .. } => {
-                write!(f, "ClerkView({} bytes, {} blobs)", envelope.len(), blobs.len())
-            }
-            Self::ClerkObjection { ticket, sealed, .. } => {
-                write!(f, "ClerkObjection({}, {} bytes)", ticket.digits(), sealed.len())
-            }
-            Self::ClerkBankDetails { sealed, .. } => write!(f, "ClerkBankDetails({} bytes)", sealed.len()),
         }
     }
 }
@@ -143,17 +87,6 @@ pub enum Response {
     Health(HealthReport),
     /// Answer to [`Request::OpenIndex`].
     Index(CaseIndex),
-    /// Answer to either view request.
-    View(CaseView),
-    /// Answer to [`Request::ClerkObjection`]: the opened objection. Personal data.
-    Objection {
-        /// The citizen's statement.
-        statement: Zeroizing<String>,
-        /// The processed photo (JPEG), if one was attached.
-        photo: Option<Zeroizing<Vec<u8>>>,
-    },
-    /// Answer to [`Request::ClerkBankDetails`]: the opened details. Personal data.
-    BankDetails(BankDetails),
     /// The request was refused.
     Error(EnclaveError),
 }
@@ -163,13 +96,6 @@ impl fmt::Debug for Response {
         match self {
             Self::Health(h) => f.debug_tuple("Health").field(h).finish(),
             Self::Index(i) => f.debug_tuple("Index").field(i).finish(),
-            Self::View(v) => f.debug_tuple("View").field(v).finish(),
-            Self::Objection { photo, .. } => f
-                .debug_struct("Objection")
-                .field("statement", &"<redacted>")
-                .field("photo", &photo.as_ref().map(|p| p.len()))
-                .finish(),
-            Self::BankDetails(d) => f.debug_tuple("BankDetails").field(d).finish(),
             Self::Error(e) => f.debug_tuple("Error").field(e).finish(),
         }
     }
@@ -487,35 +413,12 @@ fn text_field(b: &[u8], what: &'static str) -> Result<String, ProtocolError> {
     String::from_utf8(b.to_vec()).map_err(|_| ProtocolError::Invalid(what))
 }
 
-fn ticket_field(b: &[u8]) -> Result<TicketNumber, ProtocolError> {
-    const INVALID: ProtocolError = ProtocolError::Invalid("ticket number is not 12 digits with a valid check digit");
-    if b.len() != 12 || !b.iter().all(u8::is_ascii_digit) {
-        return Err(INVALID);
-    }
-    std::str::from_utf8(b).ok().and_then(|d| TicketNumber::parse(d).ok()).ok_or(INVALID)
-}
-
-fn blobs(fields: &[&[u8]]) -> Vec<Vec<u8>> {
-    fields.iter().map(|b| b.to_vec()).collect()
-}
-
 impl Request {
     /// The payload bytes (without the frame's length prefix).
     pub fn to_payload(&self) -> Vec<u8> {
         match self {
             Self::Health => encode(HEALTH, &[]),
             Self::OpenIndex { device_key, envelope } => encode(OPEN_INDEX, &[&device_key.0, envelope]),
-            Self::ClerkView { device_key, envelope, purpose, actor, blobs } => {
-                let mut f: Vec<&[u8]> = vec![&device_key.0, envelope, purpose.as_bytes(), actor.as_bytes()];
-                f.extend(blobs.iter().map(Vec::as_slice));
-                encode(CLERK_VIEW, &f)
-            }
-            Self::ClerkObjection { ticket, sealed, purpose, actor } => {
-                encode(CLERK_OBJECTION, &[ticket.digits().as_bytes(), sealed, purpose.as_bytes(), actor.as_bytes()])
-            }
-            Self::ClerkBankDetails { entry_key, sealed, purpose, actor } => {
-                encode(CLERK_BANK_DETAILS, &[entry_key.as_bytes(), sealed, purpose.as_bytes(), actor.as_bytes()])
-            }
         }
     }
 
@@ -527,28 +430,7 @@ impl Request {
             (OPEN_INDEX, [key, envelope]) => {
                 Ok(Self::OpenIndex { device_key: key_field(key)?, envelope: envelope.to_vec() })
             }
-            (CLERK_VIEW, [key, envelope, purpose, actor, rest @ ..]) => Ok(Self::ClerkView {
-                device_key: key_field(key)?,
-                envelope: envelope.to_vec(),
-                purpose: text_field(purpose, "purpose is not short UTF-8")?,
-                actor: text_field(actor, "actor is not short UTF-8")?,
-                blobs: blobs(rest),
-            }),
-            (CLERK_OBJECTION, [ticket, sealed, purpose, actor]) => Ok(Self::ClerkObjection {
-                ticket: ticket_field(ticket)?,
-                sealed: sealed.to_vec(),
-                purpose: text_field(purpose, "purpose is not short UTF-8")?,
-                actor: text_field(actor, "actor is not short UTF-8")?,
-            }),
-            (CLERK_BANK_DETAILS, [entry_key, sealed, purpose, actor]) => Ok(Self::ClerkBankDetails {
-                entry_key: text_field(entry_key, "bank entry key is not short UTF-8")?,
-                sealed: sealed.to_vec(),
-                purpose: text_field(purpose, "purpose is not short UTF-8")?,
-                actor: text_field(actor, "actor is not short UTF-8")?,
-            }),
-            (HEALTH | OPEN_INDEX | CLERK_VIEW | CLERK_OBJECTION | CLERK_BANK_DETAILS, _) => {
-                Err(ProtocolError::Invalid("wrong number of fields"))
-            }
+            (HEALTH | OPEN_INDEX, _) => Err(ProtocolError::Invalid("wrong number of fields")),
             (other, _) => Err(ProtocolError::UnknownKind(other)),
         }
     }
@@ -564,28 +446,6 @@ impl Response {
         match self {
             Self::Health(h) => encode(HEALTH_REPLY, &[&serde_json::to_vec(h).expect("a health report serialises")]),
             Self::Index(i) => encode(INDEX_REPLY, &[&serde_json::to_vec(i).expect("an index serialises")]),
-            Self::View(v) => {
-                let json = Zeroizing::new(serde_json::to_vec(v).expect("a view serialises"));
-                let mut f: Vec<&[u8]> = vec![&json];
-                f.extend(v.photos.iter().map(|p| p.as_slice()));
-                encode(VIEW_REPLY, &f)
-            }
-            // Never an answer the other side refuses: over the statement limit goes out as an error.
-            Self::Objection { statement, .. } if statement.len() > MAX_STATEMENT_BYTES => {
-                Self::Error(EnclaveError::new(ErrorCode::TooLarge, "the objection statement is too long")).to_payload()
-            }
-            Self::Objection { statement, photo } => {
-                let mut f: Vec<&[u8]> = vec![statement.as_bytes()];
-                f.extend(photo.as_ref().map(|p| p.as_slice()));
-                encode(OBJECTION_REPLY, &f)
-            }
-            Self::BankDetails(d) => match d.to_body() {
-                Ok(body) => encode(BANK_DETAILS_REPLY, &[&body]),
-                // Opened details always fit (they were sealed within the limit); others do not go out.
-                Err(_) => {
-                    Self::Error(EnclaveError::new(ErrorCode::TooLarge, "the bank details are too large")).to_payload()
-                }
-            },
             Self::Error(e) => encode(ERROR_REPLY, &[&[e.code as u8], e.message.as_bytes()]),
         }
     }
@@ -596,37 +456,11 @@ impl Response {
         match (kind, fields.as_slice()) {
             (HEALTH_REPLY, [json]) => Ok(Self::Health(json_field(json, "health report is not valid JSON")?)),
             (INDEX_REPLY, [json]) => Ok(Self::Index(json_field(json, "index is not valid JSON")?)),
-            (VIEW_REPLY, [json, photos @ ..]) => {
-                let mut view: CaseView = json_field(json, "view is not valid JSON")?;
-                view.photos = photos.iter().map(|p| Zeroizing::new(p.to_vec())).collect();
-                Ok(Self::View(view))
-            }
-            (OBJECTION_REPLY, [statement, photo @ ..]) if photo.len() <= 1 => {
-                if statement.len() > MAX_STATEMENT_BYTES {
-                    return Err(ProtocolError::Invalid("objection statement is too long"));
-                }
-                let statement = std::str::from_utf8(statement)
-                    .map_err(|_| ProtocolError::Invalid("objection statement is not UTF-8"))?;
-                Ok(Self::Objection {
-                    statement: Zeroizing::new(statement.to_owned()),
-                    photo: photo.first().map(|p| Zeroizing::new(p.to_vec())),
-                })
-            }
-            (BANK_DETAILS_REPLY, [body]) => {
-                if body.len() > MAX_SEALED_DETAILS {
-                    return Err(ProtocolError::Invalid("bank details are too large"));
-                }
-                BankDetails::from_body(body)
-                    .map(Self::BankDetails)
-                    .map_err(|_| ProtocolError::Invalid("bank details are not well-formed"))
-            }
             (ERROR_REPLY, [[code], message]) => Ok(Self::Error(EnclaveError {
                 code: ErrorCode::from_u8(*code).ok_or(ProtocolError::Invalid("unknown error code"))?,
                 message: text_field(message, "error message is not short UTF-8")?,
             })),
-            (HEALTH_REPLY | INDEX_REPLY | VIEW_REPLY | OBJECTION_REPLY | BANK_DETAILS_REPLY | ERROR_REPLY, _) => {
-                Err(ProtocolError::Invalid("wrong number of fields"))
-            }
+            (HEALTH_REPLY | INDEX_REPLY | ERROR_REPLY, _) => Err(ProtocolError::Invalid("wrong number of fields")),
             (other, _) => Err(ProtocolError::UnknownKind(other)),
         }
     }
