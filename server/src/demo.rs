@@ -259,9 +259,10 @@ pub fn run(opts: &DemoOptions) -> Result<(), DemoError> {
     println!("  curl {}/health", server.url());
     println!("  fieldseal admin --data {} devices", server_dir.display());
     println!(
-        "  fieldseal admin --data {} add-clerk --username you --role supervisor, then open {}/office/ (the back office)",
+        "  fieldseal admin --data {} add-clerk --username you --role supervisor, then open {}/office/ (the back office, \
+         served inside the zone)",
         server_dir.display(),
-        server.url()
+        server.web_url().unwrap_or_else(|| server.url())
     );
     rt.block_on(server.run_until_signal());
     Ok(())
