@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod attestation;
+pub mod authority;
 pub mod capture;
 pub mod catalogue;
 pub mod demo;
@@ -16,4 +17,5 @@ pub mod store;
 mod store_integrity;
 pub mod sync;
 pub mod ticket;
+pub mod vault;
 pub mod wire;
