@@ -12,9 +12,25 @@ use serde::{Deserialize, Serialize};
 use time::Date;
 
 use crate::audit::AuditEntry;
-use crate::auth::Role;
 
 /// Bytes as base64 on the wire (sealed payer details).
+mod b64_option {
+    use serde::{Deserialize as _, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+        match bytes {
+            Some(b) => super::b64::serialize(b, s),
+            None => s.serialize_none(),
+        }
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+        match Option::<serde_json::Value>::deserialize(d)? {
+            Some(v) => super::b64::deserialize(v).map(Some).map_err(serde::de::Error::custom),
+            None => Ok(None),
+        }
+    }
+}
+
 mod b64 {
     use base64::Engine as _;
     use base64::engine::general_purpose::STANDARD;
@@ -28,23 +44,21 @@ mod b64 {
     }
 }
 
-/// A clerk account.
+/// A clerk account as the host keeps it: the name, the zone's sealed record (role, password
+/// hash, TOTP secret, disabled: only the zone can read or make it, see
+/// [`crate::web::accounts`]), and the last TOTP step used.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ClerkRow {
     /// Id (stamped on every action).
     pub id: i64,
     /// Sign-in name.
     pub username: String,
-    /// Role.
-    pub role: Role,
-    /// Argon2id PHC string.
-    pub password_hash: String,
-    /// TOTP secret, when TOTP is on.
-    pub totp_secret: Option<Vec<u8>>,
+    /// The zone's vault item for `clerk:{username}`; `None` for an account the operator made
+    /// before clerks belonged to the zone (it cannot sign in).
+    #[serde(with = "b64_option")]
+    pub sealed: Option<Vec<u8>>,
     /// The last TOTP step accepted.
     pub totp_last_step: Option<i64>,
-    /// Disabled accounts cannot sign in.
-    pub disabled: bool,
 }
 
 /// A bank transaction ready to be booked: parsed, keyed, its personal details already sealed.
@@ -262,6 +276,27 @@ pub enum OfficeAsk {
     Clerk { id: i64 },
     /// A clerk account by sign-in name.
     ClerkByName { username: String },
+    /// Every clerk account, by id.
+    Clerks,
+    /// Keeps a new account the zone sealed; answered `Inserted(None)` when the name is taken.
+    /// `actor`: `authority` for the first administrator, else `clerk:{id}` of the admin.
+    InsertClerk {
+        username: String,
+        #[serde(with = "b64")]
+        sealed: Vec<u8>,
+        actor: String,
+        at_ms: i64,
+    },
+    /// Replaces an account's sealed record (disabled, password reset); `action` names it for
+    /// the audit log (`clerk.disabled`, `clerk.password_reset`).
+    UpdateClerk {
+        id: i64,
+        #[serde(with = "b64")]
+        sealed: Vec<u8>,
+        action: String,
+        actor: String,
+        at_ms: i64,
+    },
     /// Marks a TOTP step used; answered `Used(false)` when it was used before.
     UseTotpStep { clerk: i64, step: u64 },
     /// A sign-in attempt for the audit log.
@@ -327,6 +362,8 @@ pub enum OfficeAsk {
 pub enum OfficeAnswer {
     Policy(String),
     Clerk(Option<ClerkRow>),
+    Clerks(Vec<ClerkRow>),
+    Inserted(Option<i64>),
     Used(bool),
     Done,
     Dashboard(Dashboard),

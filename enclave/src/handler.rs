@@ -38,6 +38,11 @@ impl<P: Platform> Enclave<P> {
         self.key.public_key()
     }
 
+    /// The zone's vault key (what only this zone may write and read, kept by the host).
+    pub fn vault_key(&self) -> fieldseal_core::vault::VaultKey {
+        fieldseal_core::vault::VaultKey::derive(&self.key)
+    }
+
     /// Records the hash of the zone's TLS public key, so attestation binds it.
     pub fn set_tls_spki(&self, spki_sha256: [u8; 32]) {
         let _ = self.tls_spki.set(spki_sha256);

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, Barrier};
 
-use fieldseal_core::seal::{hex_lower, sha256};
+use fieldseal_core::seal::{VerifyingKey, hex_lower, sha256};
 use fieldseal_enclave::handler::Enclave;
 use fieldseal_enclave::host_link::HostLink;
 use fieldseal_enclave::platform::{Platform as _, SimulatedPlatform};
@@ -15,7 +15,7 @@ use fieldseal_enclave::{keys, platform, sandbox, serve};
 
 const USAGE: &str = "usage: fieldseal-enclave --socket PATH --key-dir DIR [--platform-dir DIR] [--workers N]
                          [--exit-with-parent] [--web-socket PATH [--tls-name NAME]...]
-                         [--store-socket PATH] [--group-sockets]
+                         [--store-socket PATH] [--group-sockets] [--authority-key HEX]
        fieldseal-enclave --measure     (print this build's measurement and exit)
        fieldseal-enclave --pinning [--platform-dir DIR]
                                        (print what an app must pin for this enclave, as JSON)
@@ -31,7 +31,11 @@ docs/design.md, \"Two users\").
 With --web-socket it also serves HTTPS over that socket (the host relays the browsers' bytes):
 TLS ends inside, with a key made here; --tls-name names the certificate's host names or
 addresses (default: localhost, 127.0.0.1, ::1). With --store-socket as well it serves the
-citizen portal: the host dials that socket and answers what the pages need of its storage.";
+citizen portal and the back office: the host dials that socket and answers what the pages need
+of its storage.
+--authority-key pins the authority's (the data controller's) public key at the first start; it
+signs the back office's first administrator. A pinned key is kept sealed in --key-dir and is
+never replaced: a later start may name the same key or none.";
 
 /// Threads of the web side's runtime (TLS and pages), all started before the sandbox closes.
 const WEB_THREADS: usize = 2;
@@ -51,6 +55,8 @@ struct Args {
     store_socket: Option<PathBuf>,
     /// Sockets open to the zone's group (the host's user), not only to the zone's own user.
     group_sockets: bool,
+    /// The authority's public key to pin at first start.
+    authority_key: Option<VerifyingKey>,
 }
 
 enum Mode {
@@ -71,6 +77,7 @@ fn parse_args() -> Result<Mode, String> {
     let mut tls_names = Vec::new();
     let mut group_sockets = false;
     let mut store_socket = None;
+    let mut authority_key = None;
     let mut args = std::env::args_os().skip(1);
     while let Some(arg) = args.next() {
         match arg.to_str() {
@@ -94,6 +101,13 @@ fn parse_args() -> Result<Mode, String> {
             Some("--group-sockets") => group_sockets = true,
             Some("--store-socket") => {
                 store_socket = Some(args.next().map(PathBuf::from).ok_or("--store-socket needs a path")?)
+            }
+            Some("--authority-key") => {
+                let hex = args.next().and_then(|v| v.into_string().ok()).unwrap_or_default();
+                let key: [u8; 32] = fieldseal_core::seal::decode_hex(hex.trim())
+                    .and_then(|b| b.try_into().ok())
+                    .ok_or("--authority-key needs the authority's public key: 64 hex digits (fieldseal authority new-key prints it)")?;
+                authority_key = Some(VerifyingKey(key));
             }
             Some("--measure") => return Ok(Mode::Measure),
             Some("--pinning") => pinning = true,
@@ -122,6 +136,7 @@ fn parse_args() -> Result<Mode, String> {
         web_socket,
         store_socket,
         group_sockets,
+        authority_key,
     }))
 }
 
@@ -179,6 +194,8 @@ fn run(args: Args) -> Result<(), String> {
         ),
         other => other.to_string(),
     })?;
+    let authority =
+        keys::pin_authority(&args.key_dir, &platform.sealing_key(), args.authority_key).map_err(|e| e.to_string())?;
     let key_locked = sandbox::lock_in_memory(&*key);
     let public = key.public_key();
 
@@ -260,7 +277,12 @@ fn run(args: Args) -> Result<(), String> {
                     let link = HostLink::new();
                     tokio::spawn(Arc::clone(&link).accept(store));
                     let settings = fieldseal_enclave::portal::settings(&link).await;
-                    let office = fieldseal_enclave::office::router(Arc::clone(&enclave), Arc::clone(&link), &settings);
+                    let office = fieldseal_enclave::office::router(
+                        Arc::clone(&enclave),
+                        Arc::clone(&link),
+                        &settings,
+                        authority,
+                    );
                     let portal = fieldseal_enclave::portal::router(Arc::clone(&enclave), link, settings);
                     fieldseal_enclave::pages::with_portal(Arc::clone(&enclave), portal.merge(office))
                 }
@@ -271,13 +293,14 @@ fn run(args: Args) -> Result<(), String> {
         runtime
     });
     eprintln!(
-        "fieldseal-enclave ready on {} | platform SIMULATED | measurement {} | key {} ({}) | {} workers{} | sandbox verified",
+        "fieldseal-enclave ready on {} | platform SIMULATED | measurement {} | key {} ({}) | {} workers{} | authority {} | sandbox verified",
         args.socket.display(),
         hex_lower(&measurement),
         hex_lower(&public.0),
         if created { "new, sealed to the platform" } else { "unsealed" },
         args.workers,
         web_line,
+        authority.map_or_else(|| "none pinned".to_owned(), |k| hex_lower(&k.0)),
     );
     start.wait();
     for w in workers {

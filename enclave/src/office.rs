@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use fieldseal_core::catalogue::Offence;
 use fieldseal_core::payer::BankDetails;
-use fieldseal_core::seal::EnclavePublicKey;
+use fieldseal_core::seal::{EnclavePublicKey, VerifyingKey};
 use fieldseal_core::ticket::TicketNumber;
+use fieldseal_core::vault::VaultKey;
 use fieldseal_core::wire::enclave::CaseView;
 use fieldseal_office::store::{OfficeAnswer, OfficeAsk, StoreError};
 use fieldseal_office::web::backend::{OfficeBackend, OpenedObjection};
@@ -27,7 +28,9 @@ pub struct ZoneOffice<P: Platform> {
     enclave: Arc<Enclave<P>>,
     link: Arc<HostLink>,
     offences: HashMap<String, Offence>,
-    authority: String,
+    authority_name: String,
+    authority_key: Option<VerifyingKey>,
+    vault: VaultKey,
 }
 
 fn failed(e: LinkError) -> StoreError {
@@ -104,22 +107,35 @@ impl<P: Platform + 'static> OfficeBackend for ZoneOffice<P> {
         self.offences.get(code).cloned()
     }
 
-    fn authority(&self) -> &str {
-        &self.authority
+    fn authority_name(&self) -> &str {
+        &self.authority_name
+    }
+
+    fn authority_key(&self) -> Option<VerifyingKey> {
+        self.authority_key
+    }
+
+    fn vault(&self) -> &VaultKey {
+        &self.vault
     }
 }
 
-/// The office pages over `link`, with the host's `settings`.
+/// The office pages over `link`, with the host's `settings`; `authority` is the key this zone
+/// pinned (the first administrator's statement must carry its signature).
 pub fn router<P: Platform + 'static>(
     enclave: Arc<Enclave<P>>,
     link: Arc<HostLink>,
     settings: &ZoneSettings,
+    authority: Option<VerifyingKey>,
 ) -> axum::Router {
+    let vault = enclave.vault_key();
     let backend = ZoneOffice {
         enclave,
         link,
         offences: settings.offences.iter().map(|o| (o.code.clone(), o.clone())).collect(),
-        authority: settings.payee.name.clone(),
+        authority_name: settings.payee.name.clone(),
+        authority_key: authority,
+        vault,
     };
     let config = OfficeConfig {
         // Served over the zone's TLS only.

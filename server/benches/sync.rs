@@ -73,6 +73,7 @@ fn bench_backend(rt: &tokio::runtime::Runtime, name: &str, database_url: Option<
         enclave_bin: None,
         public_url: None,
         session_idle: None,
+        authority_key: None,
     };
     let server = rt.block_on(serve::start(&opts)).unwrap_or_else(|e| panic!("{e}"));
     let health = rt.block_on(server.relay.enclave.health()).expect("enclave health");

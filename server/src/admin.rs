@@ -2,9 +2,7 @@
 
 use fieldseal_core::seal::sha256;
 
-use fieldseal_office::auth::{self, Role, TotpSecret};
-
-use crate::db::{Actor, ClerkRow, Db, DbError, DeviceRow};
+use crate::db::{ClerkRow, Db, DbError, DeviceRow};
 use crate::relay::now_ms;
 
 /// Characters of an enrolment code: no 0/O, 1/I/L, 2/Z, 5/S, 8/B.
@@ -50,63 +48,6 @@ pub async fn devices(db: &Db) -> Result<Vec<DeviceRow>, DbError> {
     db.devices().await
 }
 
-/// Why a clerk account was not created.
-#[derive(Debug, thiserror::Error)]
-pub enum ClerkError {
-    /// The name breaks the rules.
-    #[error("the user name must be 3 to 64 characters of a-z, 0-9, '.', '_' or '-'")]
-    Name,
-    /// The name is taken.
-    #[error("a clerk named {0:?} exists already; choose another name")]
-    Taken(String),
-    /// Password rules or hashing.
-    #[error(transparent)]
-    Auth(#[from] auth::AuthError),
-    /// Storage.
-    #[error(transparent)]
-    Db(#[from] DbError),
-}
-
-/// Checks a clerk's sign-in name: lower-case letters, digits, `.`, `_`, `-`.
-pub fn check_username(name: &str) -> Result<(), ClerkError> {
-    let ok = (3..=64).contains(&name.len())
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
-    if ok { Ok(()) } else { Err(ClerkError::Name) }
-}
-
-/// A new clerk account: the id, and the TOTP secret when TOTP was asked for (shown once).
-pub struct NewClerk {
-    /// The id stamped on the clerk's actions.
-    pub id: i64,
-    /// The secret for the authenticator app, if TOTP is on.
-    pub totp: Option<TotpSecret>,
-}
-
-/// Creates a clerk account (Argon2id password hash; optional TOTP), audited.
-pub async fn add_clerk(
-    db: &Db,
-    username: &str,
-    role: Role,
-    password: &str,
-    totp: bool,
-) -> Result<NewClerk, ClerkError> {
-    check_username(username)?;
-    auth::check_password_rules(password)?;
-    let hash = auth::hash_password(password)?;
-    let secret = totp.then(TotpSecret::generate);
-    let id = db
-        .insert_clerk(username, role, &hash, secret.as_ref().map(|s| s.as_bytes().as_slice()), Actor::Admin, now_ms())
-        .await?
-        .ok_or_else(|| ClerkError::Taken(username.to_owned()))?;
-    tracing::info!(clerk = id, role = role.as_str(), totp, "clerk account created");
-    Ok(NewClerk { id, totp: secret })
-}
-
-/// Disables a clerk account (audited); `false` when no active clerk has that name.
-pub async fn disable_clerk(db: &Db, username: &str) -> Result<bool, DbError> {
-    db.disable_clerk(username, Actor::Admin, now_ms()).await
-}
-
 /// Every clerk account.
 pub async fn clerks(db: &Db) -> Result<Vec<ClerkRow>, DbError> {
     db.clerks().await
@@ -124,15 +65,5 @@ mod tests {
         assert_ne!(a, make_code());
         assert_eq!(normalise_code(&a.to_lowercase().replace('-', " ")), a.replace('-', ""));
         assert!(normalise_code(&a).bytes().all(|b| ALPHABET.contains(&b)));
-    }
-
-    #[test]
-    fn clerk_names_are_plain() {
-        for ok in ["anna", "m.mueller", "clerk_07", "a-b"] {
-            assert!(check_username(ok).is_ok(), "{ok}");
-        }
-        for bad in ["ab", "Anna", "anna mueller", "anna@x", "ännä", &"a".repeat(65)] {
-            assert!(check_username(bad).is_err(), "{bad}");
-        }
     }
 }

@@ -109,6 +109,7 @@ pub fn run(opts: &DemoOptions) -> Result<(), DemoError> {
         enclave_bin: None,
         public_url: None,
         session_idle: None,
+        authority_key: None,
     };
     print!("  [1/5] starting enclave and server … ");
     flush();

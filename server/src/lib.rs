@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod api;
+pub mod authority;
 pub mod blobs;
 pub mod db;
 pub mod demo;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use fieldseal_server::{admin, db, demo, serve};
+use fieldseal_server::{admin, authority, db, demo, serve};
 
 /// fieldseal: traffic and parking offences captured offline, sealed on the device, readable only by the enclave.
 #[derive(Parser)]
@@ -61,8 +61,18 @@ enum Command {
         /// End a portal session after this many seconds without a request (default 600).
         #[arg(long, env = "FIELDSEAL_SESSION_IDLE_SECS", value_parser = clap::value_parser!(u64).range(2..=86_400))]
         session_idle_secs: Option<u64>,
+        /// The authority's public key (from `fieldseal authority new-key`), pinned by the zone at
+        /// its first start; it signs the back office's first administrator. Never replaced.
+        #[arg(long, env = "FIELDSEAL_AUTHORITY_KEY")]
+        authority_key: Option<String>,
     },
-    /// Administration: enrolment codes, devices and back-office clerks.
+    /// The authority (the data controller), on its own machine: its key and the first
+    /// administrator's statement.
+    Authority {
+        #[command(subcommand)]
+        action: AuthorityAction,
+    },
+    /// Administration: enrolment codes, devices and the list of back-office accounts.
     Admin {
         /// Data folder of the server (before or after the action).
         #[arg(long, env = "FIELDSEAL_DATA", default_value = "fieldseal-data", global = true)]
@@ -99,57 +109,33 @@ enum AdminAction {
     },
     /// List enrolled devices.
     Devices,
-    /// Create a back-office clerk account; the password is read from standard input.
-    AddClerk {
-        /// Sign-in name: 3 to 64 characters of a-z, 0-9, '.', '_', '-'.
-        #[arg(long)]
-        username: String,
-        /// clerk (payments, exceptions, opening cases with a purpose), supervisor (also withdrawals,
-        /// refunds, book-outs, the deadline run, exports, the audit log) or admin.
-        #[arg(long, default_value = "clerk")]
-        role: String,
-        /// Also require a TOTP code from an authenticator app at sign-in (prints the secret once).
-        #[arg(long)]
-        totp: bool,
-    },
-    /// List back-office clerk accounts.
+    /// List back-office clerk accounts (names only: roles and credentials are sealed to the zone;
+    /// administrators make and disable accounts in the office, at /office/staff).
     Clerks,
-    /// Disable a clerk account: no more sign-ins, open sessions end at their next page.
-    DisableClerk {
-        /// The clerk's sign-in name.
-        #[arg(long)]
-        username: String,
-    },
 }
 
-/// Reads a new password: twice, without echo, from a terminal; one line from a pipe.
-fn read_password(username: &str) -> Result<zeroize::Zeroizing<String>, String> {
-    use std::io::{BufRead as _, IsTerminal as _};
-    let stdin = std::io::stdin();
-    let terminal = stdin.is_terminal();
-    let read = |prompt: &str| -> Result<zeroize::Zeroizing<String>, String> {
-        if terminal {
-            eprint!("{prompt}");
-            let _ = std::process::Command::new("stty").arg("-echo").status();
-        }
-        let mut line = zeroize::Zeroizing::new(String::new());
-        let got = stdin.lock().read_line(&mut line);
-        if terminal {
-            let _ = std::process::Command::new("stty").arg("echo").status();
-            eprintln!();
-        }
-        got.map_err(|e| format!("cannot read the password: {e}"))?;
-        let trimmed = zeroize::Zeroizing::new(line.trim_end_matches(['\r', '\n']).to_owned());
-        Ok(trimmed)
-    };
-    let first = read(&format!("password for {username} (at least 12 characters): "))?;
-    if terminal {
-        let again = read("the same password again: ")?;
-        if *again != *first {
-            return Err("the two passwords differ; run the command again".into());
-        }
-    }
-    Ok(first)
+#[derive(Subcommand)]
+enum AuthorityAction {
+    /// Make the authority's key (run it on the authority's own offline machine; keep the file
+    /// there). Prints the public key for the zone's --authority-key.
+    NewKey {
+        /// Where to write the key (mode 0600; an existing file is never overwritten).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Sign the statement that makes the back office's first administrator, with a one-time
+    /// setup code: hand both to that person, who enters them at /office/setup.
+    FirstAdmin {
+        /// The authority's key file (from new-key).
+        #[arg(long)]
+        key: PathBuf,
+        /// The zone's public key, 64 hex digits (the office's setup page shows it).
+        #[arg(long)]
+        zone_key: String,
+        /// The administrator's sign-in name: 3 to 64 characters of a-z, 0-9, '.', '_', '-'.
+        #[arg(long)]
+        username: String,
+    },
 }
 
 fn init_logging(default: &str) {
@@ -178,7 +164,17 @@ fn main() -> ExitCode {
             demo::run(&demo::DemoOptions { data, tickets, plate, exit, port, database_url: database_url() })
                 .map_err(|e| e.to_string())
         }
-        Command::Serve { data, port, web_port, bind, enclave_socket, enclave_bin, public_url, session_idle_secs } => {
+        Command::Serve {
+            data,
+            port,
+            web_port,
+            bind,
+            enclave_socket,
+            enclave_bin,
+            public_url,
+            session_idle_secs,
+            authority_key,
+        } => {
             init_logging("info");
             let opts = serve::ServeOptions {
                 data,
@@ -190,6 +186,7 @@ fn main() -> ExitCode {
                 enclave_bin,
                 public_url,
                 session_idle: session_idle_secs.map(std::time::Duration::from_secs),
+                authority_key,
             };
             runtime().and_then(|rt| {
                 rt.block_on(async {
@@ -257,6 +254,26 @@ fn main() -> ExitCode {
                 }
             };
         }
+        Command::Authority { action } => match action {
+                AuthorityAction::NewKey { out } => authority::new_key(&out).map(|public| {
+                    println!("{public}");
+                    eprintln!(
+                        "authority key written to {} (keep it offline); the line above is its public key: the operator \
+                         starts the zone once with --authority-key and it, and the zone never takes another",
+                        out.display()
+                    );
+                }),
+                AuthorityAction::FirstAdmin { key, zone_key, username } => {
+                    authority::first_admin(&key, &zone_key, &username).map(|(statement, code)| {
+                        println!("{statement}");
+                        println!("{code}");
+                        eprintln!(
+                            "first line: the statement; second line: the one-time setup code. Hand both to {username} \
+                             (the code by another way than the statement); they enter them at /office/setup and choose a password"
+                        );
+                    })
+                }
+        },
         Command::Admin { data, action } => {
             init_logging("warn");
             runtime().and_then(|rt| {
@@ -269,38 +286,15 @@ fn main() -> ExitCode {
                             println!("{code}");
                             eprintln!("one-time enrolment code for {label:?}, valid {hours} h; enter it in the officer app");
                         }
-                        AdminAction::AddClerk { username, role, totp } => {
-                            let role = fieldseal_office::auth::Role::parse(&role).map_err(|e| e.to_string())?;
-                            let password = read_password(&username)?;
-                            let clerk = admin::add_clerk(&db, &username, role, &password, totp)
-                                .await
-                                .map_err(|e| e.to_string())?;
-                            println!("clerk {username} created (id {}, role {})", clerk.id, role.as_str());
-                            if let Some(secret) = clerk.totp {
-                                println!("TOTP secret (enter it in the authenticator app, shown once): {}", *secret.to_base32());
-                                println!("{}", fieldseal_office::auth::otpauth_uri(&secret, "fieldseal", &username));
-                            }
-                        }
-                        AdminAction::DisableClerk { username } => {
-                            let done = admin::disable_clerk(&db, &username).await.map_err(|e| e.to_string())?;
-                            if !done {
-                                return Err(format!(
-                                    "no active clerk is named {username:?}; `fieldseal admin clerks` lists them"
-                                ));
-                            }
-                            println!("clerk {username} disabled");
-                        }
                         AdminAction::Clerks => {
-                            println!("id    role        TOTP  disabled  user name");
+                            println!("id    record                       user name");
                             for c in admin::clerks(&db).await.map_err(|e| e.to_string())? {
-                                println!(
-                                    "{:<5} {:<11} {:<5} {:<9} {}",
-                                    c.id,
-                                    c.role.as_str(),
-                                    if c.totp_secret.is_some() { "yes" } else { "no" },
-                                    if c.disabled { "yes" } else { "no" },
-                                    c.username
-                                );
+                                let record = if c.sealed.is_some() {
+                                    "sealed to the zone"
+                                } else {
+                                    "none (cannot sign in)"
+                                };
+                                println!("{:<5} {:<28} {}", c.id, record, c.username);
                             }
                         }
                         AdminAction::Devices => {

@@ -4,7 +4,7 @@
 
 use fieldseal_office::store::{EntryToBook, OfficeAnswer, OfficeAsk};
 
-use crate::db::{Db, DbError};
+use crate::db::{Actor, Db, DbError};
 use crate::portal::ServerPortal;
 
 /// Outcomes of one statement's booking sent back at most (the zone's upload limit allows fewer).
@@ -36,6 +36,23 @@ pub async fn answer(
         OfficeAsk::Policy => A::Policy(db.policy().describe()),
         OfficeAsk::Clerk { id } => db.clerk(id).await.map_or_else(failed, A::Clerk),
         OfficeAsk::ClerkByName { username } => db.clerk_by_name(&username).await.map_or_else(failed, A::Clerk),
+        OfficeAsk::Clerks => db.clerks().await.map_or_else(failed, A::Clerks),
+        OfficeAsk::InsertClerk { username, sealed, actor, at_ms } => match Actor::from_label(&actor) {
+            Some(actor) => db.insert_clerk(&username, &sealed, actor, at_ms).await.map_or_else(failed, A::Inserted),
+            None => refused("an actor is `authority` or `clerk:ID`"),
+        },
+        OfficeAsk::UpdateClerk { id, sealed, action, actor, at_ms } => {
+            match (Actor::from_label(&actor), action.as_str()) {
+                (Some(actor), "clerk.disabled" | "clerk.password_reset") => {
+                    match db.update_clerk(id, &sealed, &action, actor, at_ms).await {
+                        Ok(true) => A::Done,
+                        Ok(false) => refused("no clerk has that id"),
+                        Err(e) => failed(e),
+                    }
+                }
+                _ => refused("an account change is clerk.disabled or clerk.password_reset, by `clerk:ID`"),
+            }
+        }
         OfficeAsk::UseTotpStep { clerk, step } => db.use_totp_step(clerk, step).await.map_or_else(failed, A::Used),
         OfficeAsk::AuditSignIn { clerk, ok, reason, at_ms } => {
             db.audit_sign_in(clerk, ok, &reason, at_ms).await.map_or_else(failed, |()| A::Done)

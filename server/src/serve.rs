@@ -35,6 +35,8 @@ pub struct ServeOptions {
     pub public_url: Option<String>,
     /// Idle time-out of a portal session (default 10 minutes).
     pub session_idle: Option<Duration>,
+    /// The authority's public key (hex) for the zone to pin at its first start.
+    pub authority_key: Option<String>,
 }
 
 /// Why the server did not start, each with what to do.
@@ -226,6 +228,9 @@ pub async fn start(opts: &ServeOptions) -> Result<Server, ServeError> {
                 .arg("--key-dir")
                 .arg(data.join("enclave-keys"))
                 .arg("--exit-with-parent");
+            if let Some(key) = &opts.authority_key {
+                command.arg("--authority-key").arg(key);
+            }
             if web_listener.is_some() {
                 command.arg("--web-socket").arg(zone_web_socket(&socket));
                 command.arg("--store-socket").arg(zone_store_socket(&socket));

@@ -7,6 +7,7 @@
 
 pub mod browser;
 pub mod camt;
+pub mod office;
 mod web_client;
 pub mod zone;
 
@@ -416,35 +417,6 @@ impl Drop for PaySandbox {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// Creates a back-office clerk with `fieldseal admin add-clerk` (password on standard input),
-/// as an administrator does; returns the TOTP secret (base32) when `totp` is asked for.
-pub fn add_clerk(
-    data: &Path,
-    backend: &Backend,
-    username: &str,
-    role: &str,
-    password: &str,
-    totp: bool,
-) -> Option<String> {
-    use std::io::Write as _;
-    let mut cmd = Command::new(bin("fieldseal"));
-    cmd.args(["admin", "--data"]).arg(data).args(["add-clerk", "--username", username, "--role", role]);
-    if totp {
-        cmd.arg("--totp");
-    }
-    match backend.url() {
-        Some(u) => cmd.env("DATABASE_URL", u),
-        None => cmd.env_remove("DATABASE_URL"),
-    };
-    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("runs");
-    child.stdin.take().expect("stdin").write_all(format!("{password}\n").as_bytes()).expect("password written");
-    let out = child.wait_with_output().expect("fieldseal admin ends");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "add-clerk failed: {}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains(&format!("clerk {username} created")), "{stdout}");
-    stdout.lines().find_map(|l| l.split_once("shown once): ").map(|(_, s)| s.trim().to_owned()))
 }
 
 /// A response header as text (empty when absent).

@@ -9,11 +9,13 @@ use fieldseal_core::notice::Notice;
 use fieldseal_core::sync::{self, SyncOptions};
 use fieldseal_tests::browser::Browser;
 use fieldseal_tests::camt::{Transfer, statement};
-use fieldseal_tests::{Backend, Phone, Server, TempDir, WebClient, add_clerk, bin, csrf_of, files_under, now_ms};
+use fieldseal_tests::office::{Authority, add_account, set_up_admin};
+use fieldseal_tests::{Backend, Phone, Server, TempDir, WebClient, bin, csrf_of, files_under, now_ms};
 
 const CANARY_PLATE: &str = "M-QX 8150";
 const CANARY_PLATE_FORMS: [&str; 3] = ["M-QX 8150", "M QX 8150", "MQX8150"];
 const CANARY_PAYER: &str = "Canary Zahlerin Quendolin";
+const ADMIN: (&str, &str) = ("ada", "Lochkarten-Leserin-1843");
 const SUPERVISOR: (&str, &str) = ("sabine", "Stempelkissen-2026!");
 const CLERK: (&str, &str) = ("tom", "Aktenordner-gruen-7");
 const AUTHORITY_IBAN: &str = "DE71110220330123456789";
@@ -27,27 +29,35 @@ struct World {
     /// Two cases observed three weeks ago (deadline passed two weeks ago).
     old: Vec<Notice>,
     _phone: Phone,
+    /// The first administrator, set up with the authority's statement, signed in.
+    admin: WebClient,
+    _authority: Authority,
 }
 
 fn world(backend: &Backend) -> World {
     world_with(backend, None)
 }
 
-/// Server and enclave (with `policy.json` when given), a phone's synced cases, two clerks.
+/// Server and enclave (with `policy.json` when given) pinned to an authority, a phone's synced
+/// cases, the first administrator from the authority's statement, and the two clerks the
+/// administrator adds in the office.
 fn world_with(backend: &Backend, policy: Option<&str>) -> World {
     let data = TempDir::new("office");
     if let Some(policy) = policy {
         std::fs::write(data.0.join("policy.json"), policy).expect("policy written");
     }
-    let server = Server::start(&data.0, backend);
+    let authority = Authority::new();
+    let server = Server::start_with(&data.0, backend, 0, &["--authority-key", &authority.public]);
     let mut phone = Phone::enrolled(&server, &data.0, backend);
     let old = phone.capture_at(2, CANARY_PLATE, now_ms() - 21 * DAY_MS);
     let current = phone.capture(5, CANARY_PLATE);
     sync::sync_outbox(&mut phone.store, &server.transport(), &SyncOptions::default(), &mut |_| {}).expect("syncs");
     assert_eq!(phone.unsynced(), 0);
-    assert_eq!(add_clerk(&data.0, backend, SUPERVISOR.0, "supervisor", SUPERVISOR.1, false), None);
-    add_clerk(&data.0, backend, CLERK.0, "clerk", CLERK.1, false);
-    World { data, server, current, old, _phone: phone }
+    let url = server.zone_url();
+    let mut admin = set_up_admin(&server, &authority, ADMIN.0, ADMIN.1);
+    assert_eq!(add_account(&mut admin, &url, SUPERVISOR.0, "supervisor", SUPERVISOR.1, false), None);
+    add_account(&mut admin, &url, CLERK.0, "clerk", CLERK.1, false);
+    World { data, server, current, old, _phone: phone, admin, _authority: authority }
 }
 
 fn today() -> String {
@@ -386,7 +396,7 @@ fn exceptions_now(sup: &mut WebClient, url: &str) -> usize {
 #[test]
 fn roles_csrf_limits_and_refusals_over_http() {
     let backend = Backend::sqlite();
-    let w = world(&backend);
+    let mut w = world(&backend);
     let url = w.server.zone_url();
     let mut clerk = w.server.client().clerk(&url, CLERK.0, CLERK.1);
     let (_, _, page) = clerk.get(&format!("{url}/office/deadlines"));
@@ -402,14 +412,16 @@ fn roles_csrf_limits_and_refusals_over_http() {
     assert_eq!(status, 403);
     assert_eq!(clerk.get(&format!("{url}/office/audit")).0, 403);
 
-    // A disabled clerk's open session ends at the next page.
-    let out = std::process::Command::new(bin("fieldseal"))
-        .args(["admin", "disable-clerk", "--username", CLERK.0, "--data"])
-        .arg(&w.data.0)
-        .env_remove("DATABASE_URL")
-        .output()
-        .expect("runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Only an administrator manages staff; the administrator disables the clerk in the office,
+    // and the clerk's open session ends at the next page.
+    assert_eq!(clerk.get(&format!("{url}/office/staff")).0, 403);
+    let (_, _, staff) = w.admin.get(&format!("{url}/office/staff"));
+    let row = staff.split(&format!("data-clerk=\"{}\"", CLERK.0)).nth(1).expect("the clerk's row");
+    let id = row.split("/office/staff/").nth(1).and_then(|r| r.split('/').next()).expect("an id").to_owned();
+    let (status, _, staff) =
+        w.admin.post_page(&format!("{url}/office/staff/{id}/disable"), &[("csrf", &csrf_of(&staff))]);
+    assert_eq!(status, 200, "{staff}");
+    assert!(staff.contains(&format!("{} is disabled", CLERK.0)), "{staff}");
     let (status, location, _) = clerk.get(&format!("{url}/office/"));
     assert_eq!((status, location.as_str()), (303, "/office/login"), "signed out");
 
@@ -552,9 +564,11 @@ fn roles_csrf_limits_and_refusals_over_http() {
 fn totp_is_required_and_a_code_counts_once() {
     let backend = Backend::sqlite();
     let data = TempDir::new("office-totp");
-    let server = Server::start(&data.0, &backend);
+    let authority = Authority::new();
+    let server = Server::start_with(&data.0, &backend, 0, &["--authority-key", &authority.public]);
     let url = server.zone_url();
-    let secret = add_clerk(&data.0, &backend, "kim", "clerk", "Dienstsiegel-blau-42", true).expect("a TOTP secret");
+    let mut admin = set_up_admin(&server, &authority, ADMIN.0, ADMIN.1);
+    let secret = add_account(&mut admin, &url, "kim", "clerk", "Dienstsiegel-blau-42", true).expect("a TOTP secret");
     let secret = fieldseal_office::auth::TotpSecret::from_base32(&secret).expect("base32");
     let login = |c: &mut WebClient, code: &str| {
         let (_, _, page) = c.get(&format!("{url}/office/login"));
@@ -608,4 +622,76 @@ fn reminder_policy_reminds_with_a_fee_before_it_escalates() {
     let owed = f.total_cents + 500;
     assert!(page.contains(&format!("€{}.{:02}", owed / 100, owed % 100)), "the fee is owed: {page}");
     assert!(!page.contains("Deadline passed"), "the reminder moved the deadline");
+}
+
+/// Tried as a rogue operator would, with the host's user and database: sign the first
+/// administrator with a key of its own, reuse the authority's statement without its code or a
+/// second time, add a clerk row of its own, or give its own row the administrator's sealed
+/// record. None gets into the office; the host's tables hold no password hash or TOTP secret.
+#[test]
+fn only_the_authority_makes_the_first_admin_and_the_host_makes_no_clerk() {
+    let backend = Backend::sqlite();
+    let data = TempDir::new("office-authority");
+    let authority = Authority::new();
+    let server = Server::start_with(&data.0, &backend, 0, &["--authority-key", &authority.public]);
+    let url = server.zone_url();
+    let zone = fieldseal_tests::office::zone_key(&server);
+    let setup = |statement: &str, code: &str| {
+        let mut c = server.client();
+        let (_, _, page) = c.get(&format!("{url}/office/setup"));
+        assert!(page.contains(&authority.public) && page.contains(&zone), "the page shows both keys: {page}");
+        let form = [
+            ("csrf", csrf_of(&page)),
+            ("statement", statement.to_owned()),
+            ("code", code.to_owned()),
+            ("password", ADMIN.1.to_owned()),
+            ("password2", ADMIN.1.to_owned()),
+        ];
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (status, _, page) = c.post_page(&format!("{url}/office/setup"), &form);
+        (status, page)
+    };
+    let rogue = Authority::new();
+    let (forged, forged_code) = rogue.first_admin(&zone, "mallory");
+    let (status, page) = setup(&forged, &forged_code);
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains("not signed by the authority"), "{page}");
+    let (statement, code) = authority.first_admin(&zone, ADMIN.0);
+    let (status, page) = setup(&statement, "23456789ABCDEFGHJKMN");
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains("setup code does not belong"), "{page}");
+    let (status, page) = setup(&statement, &code);
+    assert_eq!(status, 200, "{page}");
+    let (status, page) = setup(&statement, &code);
+    assert_eq!(status, 409, "a statement makes one account: {page}");
+
+    // The host's own clerks: a row with bytes it made, and one with the admin's record.
+    let db = fieldseal_tests::block_on(fieldseal_server::db::Db::open(None, &data.0)).expect("the host's database");
+    let ada = fieldseal_tests::block_on(db.clerk_by_name(ADMIN.0)).expect("reads").expect("the admin's row");
+    let sealed = ada.sealed.expect("a sealed record");
+    let text = String::from_utf8_lossy(&sealed);
+    assert!(!text.contains("argon2") && !text.contains("admin"), "the record is sealed: {text}");
+    let actor = fieldseal_server::db::Actor::Admin;
+    for (name, bytes) in [("mallory", vec![1u8; 120]), ("trudy", sealed.clone())] {
+        let made = fieldseal_tests::block_on(db.insert_clerk(name, &bytes, actor, now_ms())).expect("inserted");
+        assert!(made.is_some());
+        let mut c = server.client();
+        let (_, _, page) = c.get(&format!("{url}/office/login"));
+        let form = [("csrf", csrf_of(&page)), ("username", name.to_owned()), ("password", ADMIN.1.to_owned())];
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        assert_eq!(c.post(&format!("{url}/office/login"), &form).0, 401, "{name} does not get in");
+    }
+    let mut admin = server.client().clerk(&url, ADMIN.0, ADMIN.1);
+    let (_, _, staff) = admin.get(&format!("{url}/office/staff"));
+    assert_eq!(staff.matches("not made in this zone").count(), 2, "both shown for what they are: {staff}");
+    let totp = add_account(&mut admin, &url, "kim", "clerk", "Dienstsiegel-blau-42", true).expect("a TOTP secret");
+    let secret = fieldseal_office::auth::TotpSecret::from_base32(&totp).expect("base32");
+    let files: Vec<_> = files_under(&data.0).into_iter().filter_map(|p| Some((std::fs::read(&p).ok()?, p))).collect();
+    let record = &sealed[13..45];
+    assert!(files.iter().any(|(f, _)| f.windows(record.len()).any(|w| w == record)), "the scan finds the record");
+    for (bytes, path) in &files {
+        for needle in [&b"$argon2id$"[..], secret.as_bytes(), ADMIN.1.as_bytes()] {
+            assert!(!bytes.windows(needle.len()).any(|w| w == needle), "a credential in {}", path.display());
+        }
+    }
 }

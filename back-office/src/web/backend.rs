@@ -7,13 +7,15 @@ use std::future::Future;
 use fieldseal_core::catalogue::Offence;
 use fieldseal_core::payer::BankDetails;
 use fieldseal_core::policy::{Assessment, Status};
-use fieldseal_core::seal::EnclavePublicKey;
+use fieldseal_core::seal::{EnclavePublicKey, VerifyingKey};
 use fieldseal_core::ticket::TicketNumber;
+use fieldseal_core::vault::VaultKey;
 use fieldseal_core::wire::enclave::CaseView;
 use fieldseal_portal::backend::CaseSummary;
 use time::Date;
 use zeroize::Zeroizing;
 
+use super::accounts::{self, Account, ClerkSecret};
 use crate::audit::AuditEntry;
 use crate::store::{
     BankEntryRow, Booked, ClerkRow, Dashboard, DeadlineStep, EntryToBook, ImportHeader, LedgerCase, LedgerLine,
@@ -60,7 +62,11 @@ pub trait OfficeBackend: Send + Sync + 'static {
     /// A catalogue entry.
     fn offence(&self, code: &str) -> Option<Offence>;
     /// The authority's name (on hearing forms).
-    fn authority(&self) -> &str;
+    fn authority_name(&self) -> &str;
+    /// The authority's public key this zone pinned, if one was.
+    fn authority_key(&self) -> Option<VerifyingKey>;
+    /// The zone's vault (clerk accounts are its items).
+    fn vault(&self) -> &VaultKey;
 }
 
 /// The typed questions to the store.
@@ -92,15 +98,65 @@ impl<B: OfficeBackend> Store<B> {
         answer!(self, OfficeAsk::Policy, OfficeAnswer::Policy(p) => p)
     }
 
-    /// A clerk by id.
-    pub async fn clerk(&self, id: i64) -> Result<Option<ClerkRow>, StoreError> {
-        answer!(self, OfficeAsk::Clerk { id }, OfficeAnswer::Clerk(c) => c.filter(|c| c.id == id))
+    /// A clerk by id, its record opened; `None` also when the record does not open.
+    pub async fn clerk(&self, id: i64) -> Result<Option<Account>, StoreError> {
+        let row = answer!(self, OfficeAsk::Clerk { id }, OfficeAnswer::Clerk(c) => c.filter(|c| c.id == id))?;
+        Ok(row.and_then(|r| self.opened(r)))
     }
 
-    /// A clerk by sign-in name.
-    pub async fn clerk_by_name(&self, username: &str) -> Result<Option<ClerkRow>, StoreError> {
+    /// A clerk by sign-in name, its record opened; `None` also when the record does not open.
+    pub async fn clerk_by_name(&self, username: &str) -> Result<Option<Account>, StoreError> {
         let ask = OfficeAsk::ClerkByName { username: username.to_owned() };
-        answer!(self, ask, OfficeAnswer::Clerk(c) => c.filter(|c| c.username == username))
+        let row = answer!(self, ask, OfficeAnswer::Clerk(c) => c.filter(|c| c.username == username))?;
+        Ok(row.and_then(|r| self.opened(r)))
+    }
+
+    fn opened(&self, row: ClerkRow) -> Option<Account> {
+        let (id, name) = (row.id, row.username.len());
+        let account = accounts::open(self.backend.vault(), row);
+        if account.is_none() {
+            // Not the name: it may be what a rogue operator typed.
+            tracing::warn!(clerk = id, name_len = name, "a clerk account's record does not open in this zone");
+        }
+        account
+    }
+
+    /// Every account: its id and name, and its record when it opens.
+    pub async fn clerks(&self) -> Result<Vec<(i64, String, Option<Account>)>, StoreError> {
+        let rows = answer!(self, OfficeAsk::Clerks, OfficeAnswer::Clerks(c) => c)?;
+        Ok(rows.into_iter().map(|r| (r.id, r.username.clone(), accounts::open(self.backend.vault(), r))).collect())
+    }
+
+    /// Keeps a new account; `None` when the name is taken.
+    pub async fn insert_clerk(
+        &self,
+        username: &str,
+        secret: &ClerkSecret,
+        actor: &str,
+        at_ms: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        let sealed = accounts::seal(self.backend.vault(), username, secret);
+        let ask = OfficeAsk::InsertClerk { username: username.to_owned(), sealed, actor: actor.to_owned(), at_ms };
+        answer!(self, ask, OfficeAnswer::Inserted(id) => id)
+    }
+
+    /// Replaces an account's record (`action` for the audit log).
+    pub async fn update_clerk(
+        &self,
+        account: &Account,
+        action: &str,
+        actor: &str,
+        at_ms: i64,
+    ) -> Result<(), StoreError> {
+        let sealed = accounts::seal(self.backend.vault(), &account.username, &account.secret);
+        let ask = OfficeAsk::UpdateClerk {
+            id: account.id,
+            sealed,
+            action: action.to_owned(),
+            actor: actor.to_owned(),
+            at_ms,
+        };
+        answer!(self, ask, OfficeAnswer::Done => ())
     }
 
     /// Marks a TOTP step used; `false` when it was used before.

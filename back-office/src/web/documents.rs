@@ -208,7 +208,7 @@ pub fn hearing_form<B: OfficeBackend>(
 ) -> Result<String, OpenFailure> {
     let opened = Opened::of(o, view);
     let form = HearingForm {
-        authority: o.store.backend.authority().to_owned(),
+        authority: o.store.backend.authority_name().to_owned(),
         ticket: case.ticket.grouped(),
         vehicle: opened.vehicle,
         plate: view.vehicle.plate.as_str().to_owned(),

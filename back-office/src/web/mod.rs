@@ -5,6 +5,7 @@
 //! as the citizen portal; the host only relays the TLS bytes and answers [`OfficeAsk`]s. Same session, CSRF and CSP rules as the citizen portal (its session store is
 //! reused); every state change and every opening of personal data is written to the audit log.
 
+pub mod accounts;
 pub mod backend;
 pub mod documents;
 pub mod import;
@@ -68,6 +69,8 @@ pub struct Office<B> {
     pub(crate) store: Store<B>,
     pub(crate) sessions: Sessions<Clerk>,
     pub(crate) failures: Limiter<String>,
+    /// Failed tries at the first-administrator setup, for everyone together.
+    pub(crate) setup_failures: Limiter<()>,
     pub(crate) config: OfficeConfig,
     csp: HeaderValue,
 }
@@ -79,6 +82,7 @@ impl<B: OfficeBackend> Office<B> {
             store: Store { backend },
             sessions: Sessions::new(config.idle),
             failures: Limiter::new(PER_NAME),
+            setup_failures: Limiter::new(pages::SETUP_RULE),
             config,
             csp: HeaderValue::from_static(
                 "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
@@ -112,6 +116,9 @@ pub fn router<B: OfficeBackend>(office: Arc<Office<B>>) -> Router {
         .route("/office/", get(pages::dashboard::<B>))
         .route("/office/login", get(pages::login_form::<B>).post(pages::login::<B>))
         .route("/office/logout", post(pages::logout::<B>))
+        .route("/office/setup", get(pages::setup_form::<B>).post(pages::setup::<B>))
+        .route("/office/staff", get(pages::staff::<B>).post(pages::add_account::<B>))
+        .route("/office/staff/{id}/disable", post(pages::disable_account::<B>))
         .route("/office/cases", get(pages::cases::<B>))
         .route("/office/case/{ticket}", get(pages::case::<B>))
         .route("/office/case/{ticket}/open", post(pages::open_case::<B>))

@@ -135,6 +135,7 @@ pub(crate) struct InProcessLine {
     relay: Arc<Relay>,
     portal: ServerPortal,
     key: EnclavePublicKey,
+    vault: fieldseal_core::vault::VaultKey,
 }
 
 fn line_failed(e: impl std::fmt::Display) -> StoreError {
@@ -168,8 +169,16 @@ impl OfficeBackend for InProcessLine {
         None
     }
 
-    fn authority(&self) -> &str {
+    fn authority_name(&self) -> &str {
         "bench"
+    }
+
+    fn authority_key(&self) -> Option<fieldseal_core::seal::VerifyingKey> {
+        None
+    }
+
+    fn vault(&self) -> &fieldseal_core::vault::VaultKey {
+        &self.vault
     }
 }
 
@@ -210,8 +219,7 @@ pub(crate) fn scenario(engine: Engine, database_url: Option<String>, n_cases: u6
     let url = database_url.unwrap_or_else(|| format!("sqlite://{}", data.0.join("server.sqlite3").display()));
     eprintln!("seeding {n_cases} cases on {} …", engine.name());
     let seeded_in = block_on(seed(&url, engine, n_cases, 0x5EED ^ n_cases));
-    let role = serde_json::from_value(serde_json::json!("clerk")).expect("a role");
-    let clerk = block_on(db.insert_clerk("bench", role, "not-a-real-hash", None, Actor::Admin, now_ms()))
+    let clerk = block_on(db.insert_clerk("bench", b"a record the zone would seal", Actor::Admin, now_ms()))
         .expect("adds a clerk")
         .expect("a new clerk");
     let blobs = LocalBlobStore::open(&data.0.join("blobs")).expect("blob store");
@@ -222,7 +230,8 @@ pub(crate) fn scenario(engine: Engine, database_url: Option<String>, n_cases: u6
     let key = block_on(relay.enclave_public_key()).expect("the in-process enclave attests");
     assert_eq!(key, EnclaveSecretKey::from_bytes(&enclave_secret).expect("key").public_key());
     let portal = ServerPortal::new(Arc::clone(&relay));
-    let office = Store { backend: InProcessLine { relay, portal, key } };
+    let vault = fieldseal_core::vault::VaultKey::derive(&EnclaveSecretKey::from_bytes(&enclave_secret).expect("key"));
+    let office = Store { backend: InProcessLine { relay, portal, key, vault } };
     Scenario { engine, url, data, db, office, enclave_secret, clerk, n_cases, seeded_in }
 }
 

@@ -243,11 +243,13 @@ pub(crate) struct ReasonForm {
 mod cases;
 mod records;
 mod sign_in;
+mod staff;
 mod statements;
 
 pub(crate) use cases::*;
 pub(crate) use records::*;
 pub(crate) use sign_in::*;
+pub(crate) use staff::*;
 pub(crate) use statements::*;
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ pub(crate) struct LoginQuery {
     expired: Option<String>,
 }
 
-fn anonymous<B: OfficeBackend>(o: &Office<B>, headers: &HeaderMap) -> (Session<Clerk>, Option<String>) {
+pub(super) fn anonymous<B: OfficeBackend>(o: &Office<B>, headers: &HeaderMap) -> (Session<Clerk>, Option<String>) {
     match o.sessions.get(session::named_cookie_value(cookie_header(headers), COOKIE)) {
         Lookup::Live(s) => (s, None),
         _ => {
@@ -119,7 +119,7 @@ pub(crate) async fn login<B: OfficeBackend>(
             if let Err(e) = o.store.audit_sign_in(Some(c.id), true, "", now).await {
                 return db_failed(&s, e);
             }
-            let who = Clerk { id: c.id, username: c.username, role: c.role };
+            let who = Clerk { id: c.id, role: c.role, username: c.username.clone() };
             pad(started).await;
             match o.sessions.sign_in(&s.id, who) {
                 Some(new) => {

@@ -1,36 +1,58 @@
-//! Clerk accounts: creation, look-up, disabling, one-time TOTP steps and sign-in audit.
+//! Clerk accounts as the host keeps them (name, the zone's sealed record, last TOTP step):
+//! keeping, look-up, one-time TOTP steps and sign-in audit.
 
 use super::*;
 
 impl Db {
-    /// Creates a clerk account.
+    /// Keeps a new clerk account the zone sealed; `None` when the name is taken.
     pub async fn insert_clerk(
         &self,
         username: &str,
-        role: Role,
-        password_hash: &str,
-        totp_secret: Option<&[u8]>,
+        sealed: &[u8],
         actor: Actor,
         now: i64,
     ) -> Result<Option<i64>, DbError> {
         let mut tx = self.pool.begin().await.map_err(q("starting to add a clerk"))?;
         let id: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO clerks (username, role, password_hash, totp_secret, created_at_ms) VALUES ($1, $2, $3, $4, $5)
+            "INSERT INTO clerks (username, role, password_hash, sealed, created_at_ms) VALUES ($1, 'sealed', '', $2, $3)
              ON CONFLICT (username) DO NOTHING RETURNING id",
         )
         .bind(username)
-        .bind(role.as_str())
-        .bind(password_hash)
-        .bind(totp_secret.map(<[u8]>::to_vec))
+        .bind(sealed)
         .bind(now)
         .fetch_optional(&mut *tx)
         .await
         .map_err(q("adding a clerk"))?;
         let Some(id) = id else { return Ok(None) };
-        let detail = json!({ "username": username, "role": role.as_str(), "totp": totp_secret.is_some() });
-        audit(&mut tx, self, now, actor, "clerk.created", &format!("clerk:{id}"), detail).await?;
+        audit(&mut tx, self, now, actor, "clerk.created", &format!("clerk:{id}"), json!({ "username": username }))
+            .await?;
         tx.commit().await.map_err(q("committing a clerk"))?;
         Ok(Some(id))
+    }
+
+    /// Replaces a clerk account's sealed record (`action` for the audit log); `false` when no
+    /// clerk has that id.
+    pub async fn update_clerk(
+        &self,
+        id: i64,
+        sealed: &[u8],
+        action: &str,
+        actor: Actor,
+        now: i64,
+    ) -> Result<bool, DbError> {
+        let mut tx = self.pool.begin().await.map_err(q("starting to change a clerk"))?;
+        let done = sqlx::query("UPDATE clerks SET sealed = $2 WHERE id = $1")
+            .bind(id)
+            .bind(sealed)
+            .execute(&mut *tx)
+            .await
+            .map_err(q("changing a clerk"))?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        audit(&mut tx, self, now, actor, action, &format!("clerk:{id}"), json!({})).await?;
+        tx.commit().await.map_err(q("committing a changed clerk"))?;
+        Ok(true)
     }
 
     /// A clerk by sign-in name.
@@ -66,25 +88,6 @@ impl Db {
             .iter()
             .map(clerk_row)
             .collect()
-    }
-
-    /// Disables a clerk account (it cannot sign in; open sessions end at their next request).
-    /// `false` when no active clerk has that name.
-    pub async fn disable_clerk(&self, username: &str, actor: Actor, now: i64) -> Result<bool, DbError> {
-        let mut tx = self.pool.begin().await.map_err(q("starting to disable a clerk"))?;
-        let id: Option<i64> = sqlx::query_scalar(
-            "UPDATE clerks SET disabled_at_ms = $2 WHERE username = $1 AND disabled_at_ms IS NULL RETURNING id",
-        )
-        .bind(username)
-        .bind(now)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(q("disabling a clerk"))?;
-        let Some(id) = id else { return Ok(false) };
-        audit(&mut tx, self, now, actor, "clerk.disabled", &format!("clerk:{id}"), json!({ "username": username }))
-            .await?;
-        tx.commit().await.map_err(q("committing a disabled clerk"))?;
-        Ok(true)
     }
 
     /// Marks a TOTP step used, only if it is newer than the last one (a code counts once).

@@ -4,7 +4,6 @@
 
 use fieldseal_core::ticket::TicketNumber;
 use fieldseal_office::audit::NewEntry;
-use fieldseal_office::auth::Role;
 use fieldseal_office::policy::{self, Action, Assessment, CaseFacts, Paid, Policy, Status};
 use fieldseal_office::rebooking::{self, Booking, Rebooking};
 use fieldseal_portal::backend::NewPayment;
@@ -29,15 +28,26 @@ pub enum Actor {
     Portal,
     /// The command line (`fieldseal admin`).
     Admin,
+    /// The authority's signed statement (the first administrator).
+    Authority,
 }
 
 impl Actor {
+    /// The actor of an office label: `authority` or `clerk:{id}`.
+    pub fn from_label(label: &str) -> Option<Self> {
+        match label {
+            "authority" => Some(Self::Authority),
+            _ => label.strip_prefix("clerk:").and_then(|id| id.parse().ok()).map(Self::Clerk),
+        }
+    }
+
     /// The audit log's word for the actor.
     pub fn label(self) -> String {
         match self {
             Self::Clerk(id) => format!("clerk:{id}"),
             Self::Portal => "portal".into(),
             Self::Admin => "admin-cli".into(),
+            Self::Authority => "authority".into(),
         }
     }
 }
@@ -68,7 +78,7 @@ macro_rules! ledger_columns {
 
 macro_rules! clerk_columns {
     () => {
-        "id, username, role, password_hash, totp_secret, totp_last_step, disabled_at_ms"
+        "id, username, sealed, totp_last_step"
     };
 }
 
@@ -313,16 +323,11 @@ fn exception_note(e: &EntryToBook) -> String {
 
 fn clerk_row(r: &sqlx::any::AnyRow) -> Result<ClerkRow, DbError> {
     let read = |_| DbError::Corrupt("clerk row");
-    let role: String = r.try_get(2).map_err(read)?;
-    let disabled: Option<i64> = r.try_get(6).map_err(read)?;
     Ok(ClerkRow {
         id: r.try_get(0).map_err(read)?,
         username: r.try_get(1).map_err(read)?,
-        role: Role::parse(&role).map_err(|_| DbError::Corrupt("clerk role"))?,
-        password_hash: r.try_get(3).map_err(read)?,
-        totp_secret: r.try_get(4).map_err(read)?,
-        totp_last_step: r.try_get(5).map_err(read)?,
-        disabled: disabled.is_some(),
+        sealed: r.try_get(2).map_err(read)?,
+        totp_last_step: r.try_get(3).map_err(read)?,
     })
 }
 
