@@ -260,10 +260,10 @@ pub fn run(opts: &DemoOptions) -> Result<(), DemoError> {
     println!("  curl {}/health", server.url());
     println!("  fieldseal admin --data {} devices", server_dir.display());
     println!(
-        "  fieldseal admin --data {} add-clerk --username you --role supervisor, then open {}/office/ (the back office, \
-         served inside the zone)",
-        server_dir.display(),
-        server.web_url().unwrap_or_else(|| server.url())
+        "  back office (inside the zone): {}/office/setup needs an authority key: fieldseal authority new-key --out \
+         authority.key, then fieldseal serve --data {} --authority-key HEX (README: \"Running the server\")",
+        server.web_url().unwrap_or_else(|| server.url()),
+        server_dir.display()
     );
     rt.block_on(server.run_until_signal());
     Ok(())
