@@ -42,6 +42,25 @@ pub enum AuthError {
     TotpSecretLength,
 }
 
+impl AuthError {
+    /// The refusal in German, with the same detail (what `Display` says in English).
+    pub fn german(&self) -> String {
+        match self {
+            AuthError::UnknownRole => "unbekannte Rolle: erwartet wird clerk, supervisor oder admin".to_owned(),
+            AuthError::PasswordTooShort => format!("ein Passwort braucht mindestens {MIN_PASSWORD_CHARS} Zeichen"),
+            AuthError::PasswordTooLong => format!("ein Passwort darf höchstens {MAX_PASSWORD_BYTES} Bytes lang sein"),
+            AuthError::PasswordOneCharacter => {
+                "ein Passwort darf nicht ein einziges wiederholtes Zeichen sein".to_owned()
+            }
+            AuthError::Hashing(_) => "das Passwort konnte nicht gehasht werden".to_owned(),
+            AuthError::Base32 => "ein TOTP-Geheimnis ist Base32: Buchstaben A bis Z und Ziffern 2 bis 7".to_owned(),
+            AuthError::TotpSecretLength => {
+                format!("ein TOTP-Geheimnis hat {TOTP_SECRET_LEN} Bytes ({} Base32-Zeichen)", TOTP_SECRET_LEN * 8 / 5)
+            }
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Roles
 // ---------------------------------------------------------------------------------------------
@@ -539,6 +558,7 @@ mod tests {
     fn password_rules_name_the_broken_rule() {
         assert_eq!(check_password_rules("correct horse"), Ok(()));
         assert_eq!(check_password_rules("short"), Err(AuthError::PasswordTooShort));
+        assert_eq!(AuthError::PasswordTooShort.german(), "ein Passwort braucht mindestens 12 Zeichen");
         assert_eq!(check_password_rules("elevenchars"), Err(AuthError::PasswordTooShort));
         assert_eq!(check_password_rules("twelve chars"), Ok(()));
         // Characters, not bytes: 11 two-byte characters are still too short.

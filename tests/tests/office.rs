@@ -695,3 +695,94 @@ fn only_the_authority_makes_the_first_admin_and_the_host_makes_no_clerk() {
         }
     }
 }
+
+/// The office in German: the language link in the header switches the session, the pages, a
+/// refusal with its specific reason, and the administrator's staff page read in German, and the
+/// link's `next` leads only to the office's own pages.
+#[test]
+fn office_speaks_german() {
+    let backend = Backend::sqlite();
+    let mut w = world(&backend);
+    let url = w.server.zone_url();
+    let mut sup = w.server.client().clerk(&url, SUPERVISOR.0, SUPERVISOR.1);
+
+    // English first (the client names no language); the header offers German, back to this page.
+    let (_, _, page) = sup.get(&format!("{url}/office/cases"));
+    assert!(page.contains("<html lang=\"en\">") && page.contains(">Cases</h1>"), "{page}");
+    assert!(page.contains("href=\"/office/lang/de?next=/office/cases\""), "the switch: {page}");
+    let (status, location, _) = sup.get(&format!("{url}/office/lang/de?next=/office/cases"));
+    assert_eq!((status, location.as_str()), (303, "/office/cases"));
+
+    let (_, _, cases) = sup.get(&format!("{url}/office/cases"));
+    assert!(cases.contains("<html lang=\"de\">") && cases.contains(">Fälle</h1>"), "{cases}");
+    assert!(cases.contains("class=\"status open\">offen<"), "status in German: {cases}");
+    assert!(cases.contains(">Frist<") && !cases.contains(">Deadline<"), "{cases}");
+    assert!(cases.contains("href=\"/office/lang/en?next=/office/cases\"") && cases.contains(">English<"));
+
+    let (_, _, dashboard) = sup.get(&format!("{url}/office/"));
+    assert!(dashboard.contains("<html lang=\"de\">"), "{dashboard}");
+    for text in [">Übersicht</h1>", "Fälle nach Status", "Heute erfasste Zahlungen", ">Abmelden<", ">Prüfprotokoll<"]
+    {
+        assert!(dashboard.contains(text), "{text}: {dashboard}");
+    }
+    assert!(!dashboard.contains("Cases by status") && !dashboard.contains("Sign out"), "{dashboard}");
+
+    let (_, _, import) = sup.get(&format!("{url}/office/import"));
+    assert!(import.contains(">Kontoauszug einlesen</h1>") && import.contains("Derselbe Auszug"), "{import}");
+    let csrf = csrf_of(&import);
+    // A file that is no statement: refused, and the specific reason reads in German too.
+    let (status, body) = sup.post_file(
+        &format!("{url}/office/import"),
+        &[("csrf", &csrf)],
+        ("statement", "notes.txt", b"this is a shopping list, not a statement"),
+    );
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body.contains("Die Datei wurde nicht eingelesen, es wurde nichts gebucht: die Datei ist kein XML"),
+        "{body}"
+    );
+    assert!(!body.contains("is not XML") && !body.contains("nothing was booked"), "no English inside: {body}");
+    let (status, body) = sup.post_file(
+        &format!("{url}/office/import"),
+        &[("csrf", &csrf)],
+        ("statement", "pain.xml", br#"<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.001.001.03"/>"#),
+    );
+    assert_eq!(status, 422);
+    assert!(body.contains("ein Zahlungsauftrag (") && body.contains("pain.001.001.03"), "{body}");
+    assert!(body.contains("), kein Kontoauszug") && !body.contains("payment initiation"), "{body}");
+    // A refusal page of a handler.
+    let t = w.current[0].ticket_number.digits();
+    let (_, _, case) = sup.get(&format!("{url}/office/case/{t}"));
+    assert!(case.contains("href=\"/office/lang/en?next=/office/case/"), "back to this case: {case}");
+    let (status, _, body) =
+        sup.post_page(&format!("{url}/office/case/{t}/open"), &[("csrf", &csrf_of(&case)), ("purpose", "why")]);
+    assert_eq!(status, 422);
+    assert!(body.contains(">Zweck nötig</h1>") && body.contains(">Zurück<"), "{body}");
+
+    // The administrator's staff page.
+    let (status, location, _) = w.admin.get(&format!("{url}/office/lang/de?next=/office/staff"));
+    assert_eq!((status, location.as_str()), (303, "/office/staff"));
+    let (_, _, staff) = w.admin.get(&format!("{url}/office/staff"));
+    assert!(staff.contains("<html lang=\"de\">") && staff.contains(">Personal</h1>"), "{staff}");
+    assert!(
+        staff.contains(">Konto hinzufügen<") && staff.contains(">Aufsicht<") && staff.contains(">aktiv<"),
+        "{staff}"
+    );
+    // A refusal with a password rule from deeper down, in German with its detail.
+    let (status, _, body) = w.admin.post_page(
+        &format!("{url}/office/staff"),
+        &[("csrf", &csrf_of(&staff)), ("username", "lena"), ("role", "clerk"), ("password", "short")],
+    );
+    assert_eq!(status, 422);
+    assert!(body.contains("Ein Passwort braucht mindestens 12 Zeichen. Es wurde nichts hinzugefügt."), "{body}");
+
+    // `next` leads only to the office's own pages: anything else goes to the overview.
+    for evil in
+        ["%2F%2Fevil.example", "%2F%09%2Fevil.example", "https%3A%2F%2Fevil.example%2F", "%2Foffice%2F%09%2Fevil"]
+    {
+        let (status, location, _) = sup.get(&format!("{url}/office/lang/en?next={evil}"));
+        assert_eq!((status, location.as_str()), (303, "/office/"), "{evil}");
+    }
+    let (_, _, page) = sup.get(&format!("{url}/office/"));
+    assert!(page.contains("<html lang=\"en\">") && page.contains("Cases by status"), "English again");
+}

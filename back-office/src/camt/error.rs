@@ -45,7 +45,7 @@ pub enum CamtError {
     )]
     Unsupported {
         /// What the file is, e.g. `a camt.052 intraday account report (camt.052.001.08)`.
-        found: String,
+        found: Found,
     },
     /// A camt.053/054 of a version newer than those read here.
     #[error(
@@ -66,6 +66,56 @@ pub enum CamtError {
     },
 }
 
+/// What an unsupported file is, as far as its root element and namespace tell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Found {
+    /// XML without a namespace.
+    NoNamespace {
+        /// The root element's name.
+        root: Shown,
+    },
+    /// A namespace that is not ISO 20022.
+    NotIso {
+        /// The root element's name.
+        root: Shown,
+        /// The namespace.
+        namespace: Shown,
+    },
+    /// An ISO 20022 namespace on a root element other than `<Document>`.
+    WrongRoot {
+        /// The message type and version.
+        message: Shown,
+        /// The root element's name.
+        root: Shown,
+    },
+    /// A camt.053/054 version not read here (and not newer).
+    OtherVersion(Shown),
+    /// A camt.052 intraday report.
+    Intraday(Shown),
+    /// A payment initiation (pain) message.
+    Payment(Shown),
+    /// Any other ISO 20022 message.
+    Other(Shown),
+}
+
+impl fmt::Display for Found {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Found::NoNamespace { root } => write!(f, "an XML document without namespace (root element {root})"),
+            Found::NotIso { root, namespace } => {
+                write!(f, "not an ISO 20022 message (root element {root} in namespace {namespace})")
+            }
+            Found::WrongRoot { message, root } => {
+                write!(f, "an ISO 20022 {message} file with root element {root}, not <Document>")
+            }
+            Found::OtherVersion(m) => write!(f, "{m}, a version of camt.053/camt.054 not read here"),
+            Found::Intraday(m) => write!(f, "a camt.052 intraday account report ({m}), not a statement"),
+            Found::Payment(m) => write!(f, "a payment initiation message ({m}), not a bank statement"),
+            Found::Other(m) => write!(f, "an ISO 20022 message of type {m}, not a bank statement"),
+        }
+    }
+}
+
 /// Where in a message a problem is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Place {
@@ -79,8 +129,8 @@ pub enum Place {
         kind: MessageKind,
         /// 1-based position of the report in the message.
         number: usize,
-        /// The report's `Id` when already read (sanitised for display).
-        id: Option<String>,
+        /// The report's `Id` when already read (shown only when it looks like an id).
+        id: Option<Shown>,
         /// 1-based position of the entry in the report.
         entry: Option<usize>,
         /// 1-based position of the transaction in the entry.
@@ -251,15 +301,20 @@ pub enum AmountError {
 /// (an amount, a date, a code), otherwise only its length, so that personal data that ended up
 /// in the wrong element is never echoed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Shown(pub(super) String);
+pub enum Shown {
+    /// The text, shown quoted.
+    Quoted(String),
+    /// Only the number of characters of a text that is not shown.
+    Hidden(usize),
+}
 
 impl Shown {
     pub(super) fn new(text: &str, max_chars: usize, allowed: fn(char) -> bool) -> Shown {
         let count = text.chars().count();
         if count <= max_chars && text.chars().all(allowed) {
-            Shown(format!("\"{text}\""))
+            Shown::Quoted(text.to_owned())
         } else {
-            Shown(format!("(text of {count} characters, not shown)"))
+            Shown::Hidden(count)
         }
     }
 
@@ -282,6 +337,9 @@ impl Shown {
 
 impl fmt::Display for Shown {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        match self {
+            Shown::Quoted(text) => write!(f, "\"{text}\""),
+            Shown::Hidden(count) => write!(f, "(text of {count} characters, not shown)"),
+        }
     }
 }

@@ -243,6 +243,7 @@ pub struct TxRefs {
 
 mod amount;
 mod error;
+mod german;
 mod key;
 mod read;
 #[cfg(test)]

@@ -61,21 +61,17 @@ pub(crate) fn parse_with_limit(xml: &[u8], limit: usize) -> Result<Message, Camt
 pub(super) fn identify<'a>(root: Node<'a, '_>) -> Result<(MessageKind, String, &'a str), CamtError> {
     let name = root.tag_name().name();
     let shown_name = Shown::new(name, 40, |c| c.is_ascii_alphanumeric() || "_-.".contains(c));
-    let unsupported = |found: String| CamtError::Unsupported { found };
+    let unsupported = |found: Found| CamtError::Unsupported { found };
     let Some(ns) = root.tag_name().namespace() else {
-        return Err(unsupported(format!("an XML document without namespace (root element {shown_name})")));
+        return Err(unsupported(Found::NoNamespace { root: shown_name }));
     };
     let shown_ns = Shown::new(ns, 100, |c| c.is_ascii_graphic() && c != '"');
     let Some(message) = ns.strip_prefix(ISO_NS_PREFIX) else {
-        return Err(unsupported(format!(
-            "not an ISO 20022 message (root element {shown_name} in namespace {shown_ns})"
-        )));
+        return Err(unsupported(Found::NotIso { root: shown_name, namespace: shown_ns }));
     };
     let shown_msg = Shown::new(message, 40, |c| c.is_ascii_alphanumeric() || c == '.');
     if name != "Document" {
-        return Err(unsupported(format!(
-            "an ISO 20022 {shown_msg} file with root element {shown_name}, not <Document>"
-        )));
+        return Err(unsupported(Found::WrongRoot { message: shown_msg, root: shown_name }));
     }
     let parts: Vec<&str> = message.split('.').collect();
     // 001.09 to 001.13 (the 2019 edition's yearly updates) keep every element read here.
@@ -89,15 +85,15 @@ pub(super) fn identify<'a>(root: Node<'a, '_>) -> Result<(MessageKind, String, &
             return Err(CamtError::NewerVersion { found: shown_msg.to_string() });
         }
         ["camt", "053" | "054", ..] => {
-            return Err(unsupported(format!("{shown_msg}, a version of camt.053/camt.054 not read here")));
+            return Err(unsupported(Found::OtherVersion(shown_msg)));
         }
         ["camt", "052", ..] => {
-            return Err(unsupported(format!("a camt.052 intraday account report ({shown_msg}), not a statement")));
+            return Err(unsupported(Found::Intraday(shown_msg)));
         }
         ["pain", ..] => {
-            return Err(unsupported(format!("a payment initiation message ({shown_msg}), not a bank statement")));
+            return Err(unsupported(Found::Payment(shown_msg)));
         }
-        _ => return Err(unsupported(format!("an ISO 20022 message of type {shown_msg}, not a bank statement"))),
+        _ => return Err(unsupported(Found::Other(shown_msg))),
     };
     Ok((kind, message.to_owned(), ns))
 }
@@ -262,7 +258,7 @@ impl<'a> Xml<'a> {
     pub(super) fn report(&self, node: Node<'_, '_>, kind: MessageKind, number: usize) -> Result<Report, CamtError> {
         let mut at = Place::Report { kind, number, id: None, entry: None, transaction: None };
         let id = self.req_id(node, "Id", "Id", &at)?;
-        at = Place::Report { kind, number, id: Some(Shown::id(&id).0), entry: None, transaction: None };
+        at = Place::Report { kind, number, id: Some(Shown::id(&id)), entry: None, transaction: None };
         let sequence = match self.opt_id(node, "ElctrncSeqNb", "ElctrncSeqNb", &at)? {
             None => None,
             Some(text) => Some(

@@ -68,14 +68,21 @@ pub fn open(vault: &VaultKey, row: ClerkRow) -> Option<Account> {
 }
 
 /// A new account's record: the password hashed, a TOTP secret made when asked for.
-pub fn new_secret(role: Role, password: &str, totp: bool) -> Result<(ClerkSecret, Option<TotpSecret>), String> {
-    crate::auth::check_password_rules(password).map_err(|e| e.to_string())?;
-    let password_hash = crate::auth::hash_password(password).map_err(|e| e.to_string())?;
+pub fn new_secret(
+    role: Role,
+    password: &str,
+    totp: bool,
+) -> Result<(ClerkSecret, Option<TotpSecret>), crate::auth::AuthError> {
+    crate::auth::check_password_rules(password)?;
+    let password_hash = crate::auth::hash_password(password)?;
     let totp = totp.then(TotpSecret::generate);
     let secret =
         ClerkSecret { role, password_hash, totp_secret: totp.as_ref().map(|t| t.as_bytes().to_vec()), disabled: false };
     Ok((secret, totp))
 }
+
+/// Why [`check_username`] refuses a name, in German.
+pub const USERNAME_RULE_DE: &str = "der Benutzername muss 3 bis 64 Zeichen aus a-z, 0-9, '.', '_' oder '-' haben";
 
 /// Checks a clerk's sign-in name: 3 to 64 of lower-case letters, digits, `.`, `_`, `-`.
 pub fn check_username(name: &str) -> Result<(), &'static str> {

@@ -102,8 +102,8 @@ fn offence_lines<B: OfficeBackend>(o: &Office<B>, view: &CaseView) -> Vec<String
 }
 
 impl Opened {
-    /// The page form of a released case.
-    pub fn of<B: OfficeBackend>(o: &Office<B>, view: &CaseView) -> Self {
+    /// The page form of a released case, its labels in `lang`.
+    pub fn of<B: OfficeBackend>(o: &Office<B>, view: &CaseView, lang: fieldseal_portal::web::text::Lang) -> Self {
         let count = view.photos.len();
         Self {
             vehicle: vehicle_line(view),
@@ -119,7 +119,10 @@ impl Opened {
                 .map(|(i, jpeg)| {
                     (
                         format!("data:image/jpeg;base64,{}", STANDARD.encode(jpeg.as_slice())),
-                        format!("Evidence photo {} of {count}", i + 1),
+                        lang.pick(
+                            format!("Evidence photo {} of {count}", i + 1),
+                            format!("Beweisfoto {} von {count}", i + 1),
+                        ),
                     )
                 })
                 .collect(),
@@ -206,7 +209,8 @@ pub fn hearing_form<B: OfficeBackend>(
     case: &LedgerCase,
     view: &CaseView,
 ) -> Result<String, OpenFailure> {
-    let opened = Opened::of(o, view);
+    // The hearing form is a German document.
+    let opened = Opened::of(o, view, fieldseal_portal::web::text::Lang::De);
     let form = HearingForm {
         authority: o.store.backend.authority_name().to_owned(),
         ticket: case.ticket.grouped(),

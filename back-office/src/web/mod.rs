@@ -138,6 +138,7 @@ pub fn router<B: OfficeBackend>(office: Arc<Office<B>>) -> Router {
         .route("/office/export/ledger.csv", get(pages::ledger_csv::<B>))
         .route("/office/export/hearing-forms.csv", post(pages::hearing_forms_csv::<B>))
         .route("/office/audit", get(pages::audit::<B>))
+        .route("/office/lang/{lang}", get(pages::switch_lang::<B>))
         .route("/office/static/office.css", get(pages::css))
         .layer(axum::middleware::from_fn(move |req, next| {
             let o = Arc::clone(&headers);

@@ -8,7 +8,7 @@
 
 pub mod error_pages;
 pub mod limits;
-mod next;
+pub mod next;
 mod objection;
 pub mod opened;
 mod pages;

@@ -5,11 +5,30 @@
 /// with a query of plain characters only, so the answer's `Location` is always a valid header.
 pub fn local_page(next: &str) -> Option<&str> {
     const PAGES: [&str; 5] = ["/", "/case", "/case/transfer", "/case/receipt", "/case/objection"];
+    known_page(next, |path| {
+        PAGES.contains(&path)
+            || path
+                .strip_prefix("/n/")
+                .is_some_and(|t| (1..=20).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_digit()))
+    })
+}
+
+/// `next` when `known` accepts its path (compared whole, never by prefix), with a query of
+/// plain characters only; else `None`. The back office uses it with its own pages.
+pub fn known_page(next: &str, known: impl Fn(&str) -> bool) -> Option<&str> {
     let (path, query) = next.split_once('?').unwrap_or((next, ""));
     let plain = |s: &str| s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_=&.~".contains(&b));
-    let notice =
-        path.strip_prefix("/n/").is_some_and(|t| (1..=20).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_digit()));
-    ((PAGES.contains(&path) || notice) && plain(query)).then_some(next)
+    (known(path) && plain(query)).then_some(next)
+}
+
+/// Percent-encodes a local path for the `next=` of the language switch.
+pub fn url_component(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 #[cfg(test)]

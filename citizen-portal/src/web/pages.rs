@@ -17,6 +17,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::limits::minutes;
+use super::next::url_component;
 use super::opened::OpenedCase;
 use super::session::{self, Lookup, Session, SignedIn};
 use super::text::{Lang, Texts};
@@ -416,16 +417,6 @@ impl Verdict {
             Self::Fake => "not genuine",
         }
     }
-}
-
-/// Percent-encodes a local path for the `next=` of the language switch.
-fn url_component(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 fn status_of(summary: &CaseSummary, t: &'static Texts, today: time::Date) -> (&'static str, &'static str) {

@@ -39,16 +39,37 @@ impl Lang {
 
     /// Picks from an `Accept-Language` header: English only if it comes before German.
     pub fn from_accept_language(header: &str) -> Self {
-        for part in header.split(',') {
+        Self::named_first(header).unwrap_or(Self::De)
+    }
+
+    /// Which of German and English an `Accept-Language` header names first, if either.
+    pub fn named_first(header: &str) -> Option<Self> {
+        header.split(',').find_map(|part| {
             let tag = part.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
             if tag.starts_with("de") {
-                return Self::De;
+                Some(Self::De)
+            } else if tag.starts_with("en") {
+                Some(Self::En)
+            } else {
+                None
             }
-            if tag.starts_with("en") {
-                return Self::En;
-            }
+        })
+    }
+
+    /// The `de`/`en` tag (for `<html lang>` and the switch's address).
+    pub fn tag(self) -> &'static str {
+        match self {
+            Self::De => "de",
+            Self::En => "en",
         }
-        Self::De
+    }
+
+    /// `en` in English, `de` in German: for texts written where they are used.
+    pub fn pick<T>(self, en: T, de: T) -> T {
+        match self {
+            Self::De => de,
+            Self::En => en,
+        }
     }
 
     /// Why a photo was refused, in this language, keeping the specific detail.

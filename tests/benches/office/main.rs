@@ -7,10 +7,12 @@
 //! key; one transaction, same engine). While the import books, another thread reads a case the
 //! way a case page does, to show what other users of the database meet meanwhile.
 //!
-//! The phases run the server's own code, `fieldseal_server::office::import::import`, against an
-//! enclave answering in this process (the real request handler on a Unix socket, SIMULATED
-//! platform). `fieldseal-tests` does not depend on `fieldseal-office`, so `camt::parse` and
-//! `prepare` cannot be called on their own; they are isolated instead:
+//! The phases run the office's own code as the zone runs it, `fieldseal_office::web::import::import`
+//! (parse, find ticket numbers, seal payer details to the zone key), against the host's own
+//! answering code (`fieldseal_server::office_store::answer`, booking in `Db::import_statement`)
+//! through the store line's encoding: every ask and answer is encoded and decoded as on the
+//! socket (only the socket hop itself is left out). Parse and prepare are isolated by what the
+//! booking is given:
 //! - parse: importing a copy of the file whose transfers are all debits (same size and shape;
 //!   `prepare` only computes the transaction keys and skips them), as a clerk who does not exist,
 //!   so the booking transaction fails at its first INSERT and nothing is stored;

@@ -23,8 +23,8 @@ struct DashboardPage {
     policy: String,
 }
 
-/// People's word for a status.
-pub(crate) fn status_label(s: Shown) -> &'static str {
+/// People's word for a status, in English (also the status's class on the page).
+pub(crate) fn status_key(s: Shown) -> &'static str {
     match s {
         Shown::Overdue => "overdue",
         Shown::Stored(Status::Open) => "open",
@@ -36,20 +36,54 @@ pub(crate) fn status_label(s: Shown) -> &'static str {
     }
 }
 
+/// People's word for a status, in the page's language.
+pub(crate) fn status_label(s: Shown, lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => status_key(s),
+        Lang::De => match s {
+            Shown::Overdue => "überfällig",
+            Shown::Stored(Status::Open) => "offen",
+            Shown::Stored(Status::PartPaid) => "teilweise bezahlt",
+            Shown::Stored(Status::Paid) => "bezahlt",
+            Shown::Stored(Status::Overpaid) => "überzahlt",
+            Shown::Stored(Status::Escalated) => "eskaliert",
+            Shown::Stored(Status::Withdrawn) => "eingestellt",
+        },
+    }
+}
+
+/// The case-list filters: key and label in `lang`.
+pub(crate) fn filters(lang: Lang) -> Vec<(&'static str, &'static str)> {
+    let label = |s| status_label(s, lang);
+    vec![
+        ("open", label(Shown::Stored(Status::Open))),
+        ("part_paid", label(Shown::Stored(Status::PartPaid))),
+        ("overdue", label(Shown::Overdue)),
+        ("paid", label(Shown::Stored(Status::Paid))),
+        ("overpaid", label(Shown::Stored(Status::Overpaid))),
+        ("escalated", label(Shown::Stored(Status::Escalated))),
+        ("refund_due", lang.pick("refund due", "Erstattung fällig")),
+        ("withdrawn", label(Shown::Stored(Status::Withdrawn))),
+    ]
+}
+
 pub(crate) async fn dashboard<B: OfficeBackend>(State(o): State<Arc<Office<B>>>, headers: HeaderMap) -> Page {
     let (s, _) = signed_in(&o, &headers).await?;
     let today = today();
     let since = crate::store::day_ms(today);
     let d = o.store.dashboard(today, since).await.map_err(|e| db_failed(&s, e))?;
+    let lang = s.lang;
     let mut counts: Vec<StatusCount> = d
         .by_status
         .iter()
-        .map(|(st, n)| StatusCount { key: st.as_str(), label: status_label(Shown::Stored(*st)), count: *n })
+        .map(|(st, n)| StatusCount { key: st.as_str(), label: status_label(Shown::Stored(*st), lang), count: *n })
         .collect();
-    counts.insert(2, StatusCount { key: "overdue", label: "overdue (of open and part-paid)", count: d.overdue });
-    counts.push(StatusCount { key: "refund_due", label: "refund due", count: d.refund_due });
+    let overdue = lang.pick("overdue (of open and part-paid)", "überfällig (von offen und teilweise bezahlt)");
+    counts.insert(2, StatusCount { key: "overdue", label: overdue, count: d.overdue });
+    let refund_due = lang.pick("refund due", "Erstattung fällig");
+    counts.push(StatusCount { key: "refund_due", label: refund_due, count: d.refund_due });
     let page = DashboardPage {
-        f: Frame::new(&s, "Dashboard", "dashboard"),
+        f: Frame::new(&s, lang.pick("Dashboard", "Übersicht"), "dashboard"),
         counts,
         payments_today: d.payments_today.0,
         paid_today: money_signed(d.payments_today.1),
@@ -64,18 +98,22 @@ struct CaseLine {
     ticket: String,
     ticket_digits: String,
     status: &'static str,
+    /// The status in English, the class that colours it.
+    status_class: &'static str,
     total: String,
     paid: String,
     refund: String,
     deadline: String,
 }
 
-fn case_line(c: &LedgerCase, today: time::Date) -> CaseLine {
+fn case_line(c: &LedgerCase, today: time::Date, lang: Lang) -> CaseLine {
     let deadline = c.deadline.unwrap_or(c.due_date);
+    let shown = shown_status(c.status, deadline, today);
     CaseLine {
         ticket: c.ticket.grouped(),
         ticket_digits: c.ticket.digits().to_owned(),
-        status: status_label(shown_status(c.status, deadline, today)),
+        status: status_label(shown, lang),
+        status_class: status_key(shown),
         total: money(c.total_cents),
         paid: money(c.paid_cents),
         refund: if c.refund_due_cents > 0 { money(c.refund_due_cents) } else { String::new() },
@@ -87,6 +125,7 @@ fn case_line(c: &LedgerCase, today: time::Date) -> CaseLine {
 #[template(path = "office/cases.html")]
 struct CasesPage {
     f: Frame,
+    filters: Vec<(&'static str, &'static str)>,
     filter: String,
     lines: Vec<CaseLine>,
     page: u32,
@@ -121,7 +160,11 @@ pub(crate) async fn cases<B: OfficeBackend>(
         other => match Status::parse(other) {
             Some(st) => (Some(st), None),
             None => {
-                return Err(message(&s, StatusCode::NOT_FOUND, "No such status", "Choose a status.", "/office/"));
+                let (title, text) = s.lang.pick(
+                    ("No such status", "Choose a status."),
+                    ("Diesen Status gibt es nicht", "Wählen Sie einen Status."),
+                );
+                return Err(message(&s, StatusCode::NOT_FOUND, title, text, "/office/"));
             }
         },
     };
@@ -131,8 +174,10 @@ pub(crate) async fn cases<B: OfficeBackend>(
         .await
         .map_err(|e| db_failed(&s, e))?;
     let more = rows.len() > PAGE_SIZE as usize;
-    let lines = rows.iter().take(PAGE_SIZE as usize).map(|c| case_line(c, today)).collect();
-    let page = CasesPage { f: Frame::new(&s, "Cases", "cases"), filter, lines, page, more };
+    let lang = s.lang;
+    let lines = rows.iter().take(PAGE_SIZE as usize).map(|c| case_line(c, today, lang)).collect();
+    let f = Frame::new(&s, lang.pick("Cases", "Fälle"), "cases");
+    let page = CasesPage { f, filters: filters(lang), filter, lines, page, more };
     Ok(html(StatusCode::OK, page.render(), None))
 }
 
@@ -159,6 +204,12 @@ struct CasePage {
     opened: Option<Opened>,
 }
 
+/// The frame of a case's page.
+fn case_frame(s: &Session<Clerk>, ticket: &TicketNumber) -> Frame {
+    let title = s.lang.pick(format!("Case {}", ticket.grouped()), format!("Fall {}", ticket.grouped()));
+    Frame::new(s, &title, "cases").at(format!("/office/case/{}", ticket.digits()))
+}
+
 async fn case_page<B: OfficeBackend>(
     o: &Office<B>,
     s: &Session<Clerk>,
@@ -166,12 +217,16 @@ async fn case_page<B: OfficeBackend>(
     f: Frame,
     opened: Option<Opened>,
 ) -> Page {
+    let lang = s.lang;
     let Some(c) = o.store.ledger_case(ticket).await.map_err(|e| db_failed(s, e))? else {
         return Err(message(
             s,
             StatusCode::NOT_FOUND,
-            "No such case",
-            &format!("No case has the ticket number {}.", ticket.grouped()),
+            lang.pick("No such case", "Fall nicht gefunden"),
+            &lang.pick(
+                format!("No case has the ticket number {}.", ticket.grouped()),
+                format!("Kein Fall hat die Ticketnummer {}.", ticket.grouped()),
+            ),
             "/office/cases",
         ));
     };
@@ -183,7 +238,7 @@ async fn case_page<B: OfficeBackend>(
                 .iter()
                 .map(|p| LedgerRow {
                     date: ms_day(p.booked_at_ms).to_string(),
-                    what: format!("payment ({})", p.method),
+                    what: format!("{} ({})", lang.pick("payment", "Zahlung"), p.method),
                     amount: money(p.amount_cents),
                     reference: p.provider.clone(),
                 })
@@ -193,14 +248,14 @@ async fn case_page<B: OfficeBackend>(
     for r in o.store.refunds(ticket).await.map_err(|e| db_failed(s, e))? {
         ledger.push(LedgerRow {
             date: ms_day(r.paid_at_ms).to_string(),
-            what: "refund".into(),
+            what: lang.pick("refund", "Erstattung").into(),
             amount: format!("-{}", money(r.amount_cents)),
             reference: r.reference,
         });
     }
     let page = CasePage {
         f,
-        line: case_line(&c, today()),
+        line: case_line(&c, today(), lang),
         due_date: c.due_date.to_string(),
         reminders: c.reminders,
         offences: c.offence_codes.join(", "),
@@ -221,7 +276,7 @@ pub(crate) async fn case<B: OfficeBackend>(
 ) -> Page {
     let (s, _) = signed_in(&o, &headers).await?;
     let ticket = ticket_of(&s, &raw, "/office/cases")?;
-    let f = Frame::new(&s, &format!("Case {}", ticket.grouped()), "cases");
+    let f = case_frame(&s, &ticket);
     case_page(&o, &s, &ticket, f, None).await
 }
 
@@ -237,12 +292,20 @@ pub(crate) async fn open_case<B: OfficeBackend>(
     let ticket = ticket_of(&s, &raw, "/office/cases")?;
     let back = format!("/office/case/{}", ticket.digits());
     let purpose = purpose(&s, &form.purpose, &back)?;
-    let view =
-        documents::clerk_view(&o, &clerk, &ticket, &purpose).await.map_err(|e| failed(&s, "opening the case", e))?;
-    let opened = Opened::of(&o, &view);
-    let f = Frame::new(&s, &format!("Case {}", ticket.grouped()), "cases")
-        .with("info", format!("Opened for \"{purpose}\"; this is recorded in the audit log."));
+    let view = documents::clerk_view(&o, &clerk, &ticket, &purpose)
+        .await
+        .map_err(|e| failed(&s, ("opening the case", "Das Öffnen des Falls"), e))?;
+    let opened = Opened::of(&o, &view, s.lang);
+    let f = case_frame(&s, &ticket).with("info", opened_for(s.lang, &purpose));
     case_page(&o, &s, &ticket, f, Some(opened)).await
+}
+
+/// The notice that personal data was opened for a purpose.
+fn opened_for(lang: Lang, purpose: &str) -> String {
+    lang.pick(
+        format!("Opened for \"{purpose}\"; this is recorded in the audit log."),
+        format!("Geöffnet für \"{purpose}\"; das ist im Prüfprotokoll vermerkt."),
+    )
 }
 
 #[derive(Template)]
@@ -268,13 +331,19 @@ pub(crate) async fn open_objection<B: OfficeBackend>(
     let purpose = purpose(&s, &form.purpose, &back)?;
     let objection = documents::objection(&o, &clerk, &ticket, &purpose)
         .await
-        .map_err(|e| failed(&s, "opening the objection", e))?;
+        .map_err(|e| failed(&s, ("opening the objection", "Das Öffnen des Einspruchs"), e))?;
+    let lang = s.lang;
     let Some((statement, photo)) = objection else {
-        return Err(message(&s, StatusCode::NOT_FOUND, "No objection", "This case has no objection.", &back));
+        let (title, text) = lang.pick(
+            ("No objection", "This case has no objection."),
+            ("Kein Einspruch", "Dieser Fall hat keinen Einspruch."),
+        );
+        return Err(message(&s, StatusCode::NOT_FOUND, title, text, &back));
     };
     let page = ObjectionPage {
-        f: Frame::new(&s, "Objection", "cases")
-            .with("info", format!("Opened for \"{purpose}\"; this is recorded in the audit log.")),
+        f: Frame::new(&s, lang.pick("Objection", "Einspruch"), "cases")
+            .at(back.clone())
+            .with("info", opened_for(lang, &purpose)),
         ticket: ticket.grouped(),
         ticket_digits: ticket.digits().to_owned(),
         statement: statement.to_string(),
@@ -297,14 +366,29 @@ pub(crate) async fn withdraw<B: OfficeBackend>(
     let reason = reason(&s, &form.reason, &back)?;
     let kind = if form.kind == "cancel" { "cancelled" } else { "withdrawn" };
     let text = format!("{kind}: {reason}");
+    let lang = s.lang;
+    let kind_de = if form.kind == "cancel" { "storniert" } else { "eingestellt" };
     let done = o.store.withdraw(&ticket, &text, clerk.id, now_ms()).await.map_err(|e| db_failed(&s, e))?;
-    let f = Frame::new(&s, &format!("Case {}", ticket.grouped()), "cases");
+    let f = case_frame(&s, &ticket);
     let f = match done {
-        Some(a) if a.refund_due_cents > 0 => {
-            f.with("ok", format!("The case is {kind}. {} received is now due for refund.", money(a.refund_due_cents)))
-        }
-        Some(_) => f.with("ok", format!("The case is {kind}.")),
-        None => f.with("warning", "The case was withdrawn already; nothing was changed."),
+        Some(a) if a.refund_due_cents > 0 => f.with(
+            "ok",
+            lang.pick(
+                format!("The case is {kind}. {} received is now due for refund.", money(a.refund_due_cents)),
+                format!(
+                    "Der Fall ist {kind_de}. Die erhaltenen {} sind jetzt zu erstatten.",
+                    money(a.refund_due_cents)
+                ),
+            ),
+        ),
+        Some(_) => f.with("ok", lang.pick(format!("The case is {kind}."), format!("Der Fall ist {kind_de}."))),
+        None => f.with(
+            "warning",
+            lang.pick(
+                "The case was withdrawn already; nothing was changed.",
+                "Der Fall war schon eingestellt; es wurde nichts geändert.",
+            ),
+        ),
     };
     case_page(&o, &s, &ticket, f, None).await
 }
@@ -348,33 +432,41 @@ pub(crate) async fn refund<B: OfficeBackend>(
     need(&s, &clerk, Role::Supervisor)?;
     let ticket = ticket_of(&s, &raw, "/office/cases")?;
     let back = format!("/office/case/{}", ticket.digits());
+    let lang = s.lang;
     let Some(amount) = parse_amount(&form.amount) else {
-        return Err(message(
-            &s,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Amount not valid",
-            "Write the amount as 12.50.",
-            &back,
-        ));
+        let (title, text) = lang.pick(
+            ("Amount not valid", "Write the amount as 12.50."),
+            ("Betrag ungültig", "Schreiben Sie den Betrag als 12,50."),
+        );
+        return Err(message(&s, StatusCode::UNPROCESSABLE_ENTITY, title, text, &back));
     };
     let reference = form.reference.trim();
     if !(3..=140).contains(&reference.chars().count()) {
-        return Err(message(
-            &s,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Reference needed",
-            "Give the outgoing transfer's reference (3 to 140 characters).",
-            &back,
-        ));
+        let (title, text) = lang.pick(
+            ("Reference needed", "Give the outgoing transfer's reference (3 to 140 characters)."),
+            (
+                "Verwendungszweck nötig",
+                "Geben Sie den Verwendungszweck der ausgehenden Überweisung an (3 bis 140 Zeichen).",
+            ),
+        );
+        return Err(message(&s, StatusCode::UNPROCESSABLE_ENTITY, title, text, &back));
     }
     let done =
         o.store.record_refund(&ticket, amount, reference, clerk.id, now_ms()).await.map_err(|e| db_failed(&s, e))?;
-    let f = Frame::new(&s, &format!("Case {}", ticket.grouped()), "cases");
+    let f = case_frame(&s, &ticket);
     let f = match done {
-        Ok(a) => {
-            f.with("ok", format!("Refund of {} recorded; {} still due.", money(amount), money(a.refund_due_cents)))
-        }
-        Err(e) => f.with("error", e.to_string()),
+        Ok(a) => f.with(
+            "ok",
+            lang.pick(
+                format!("Refund of {} recorded; {} still due.", money(amount), money(a.refund_due_cents)),
+                format!(
+                    "Erstattung von {} erfasst; {} sind noch zu erstatten.",
+                    money(amount),
+                    money(a.refund_due_cents)
+                ),
+            ),
+        ),
+        Err(e) => f.with("error", resolve_reason(&e, lang)),
     };
     case_page(&o, &s, &ticket, f, None).await
 }
@@ -392,16 +484,19 @@ pub(crate) async fn hearing_form<B: OfficeBackend>(
     let purpose = purpose(&s, &form.purpose, &back)?;
     let case = o.store.ledger_case(&ticket).await.map_err(|e| db_failed(&s, e))?;
     let Some(case) = case.filter(|c| c.escalated_at_ms.is_some()) else {
-        return Err(message(
-            &s,
-            StatusCode::CONFLICT,
-            "Not escalated",
-            "A hearing form is made for escalated cases only. Run the deadline policy first.",
-            &back,
-        ));
+        let (title, text) = s.lang.pick(
+            ("Not escalated", "A hearing form is made for escalated cases only. Run the deadline policy first."),
+            (
+                "Nicht eskaliert",
+                "Ein Anhörungsbogen wird nur für eskalierte Fälle erstellt. Führen Sie zuerst die Fristenregel aus.",
+            ),
+        );
+        return Err(message(&s, StatusCode::CONFLICT, title, text, &back));
     };
-    let view =
-        documents::clerk_view(&o, &clerk, &ticket, &purpose).await.map_err(|e| failed(&s, "opening the case", e))?;
-    let body = documents::hearing_form(&o, &case, &view).map_err(|e| failed(&s, "the hearing form", e))?;
+    let view = documents::clerk_view(&o, &clerk, &ticket, &purpose)
+        .await
+        .map_err(|e| failed(&s, ("opening the case", "Das Öffnen des Falls"), e))?;
+    let body = documents::hearing_form(&o, &case, &view)
+        .map_err(|e| failed(&s, ("the hearing form", "Der Anhörungsbogen"), e))?;
     Ok(html(StatusCode::OK, Ok(body), None))
 }

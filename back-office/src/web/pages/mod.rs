@@ -18,6 +18,7 @@ use base64::engine::general_purpose::STANDARD;
 use fieldseal_core::ticket::TicketNumber;
 use fieldseal_core::wire::enclave::MIN_PURPOSE_CHARS;
 use fieldseal_portal::web::limits;
+use fieldseal_portal::web::next::url_component;
 use fieldseal_portal::web::session::{self, Lookup, Session};
 use serde::Deserialize;
 
@@ -42,11 +43,63 @@ pub(crate) struct Frame {
     csrf: String,
     nav: &'static str,
     flash: Option<Flash>,
+    /// The page language.
+    lang: Lang,
+    /// This page's address, where the language switch leads back to.
+    here: String,
 }
 
 impl Frame {
     fn new(session: &Session<Clerk>, title: &str, nav: &'static str) -> Self {
-        Self { title: title.to_owned(), clerk: session.signed.clone(), csrf: session.csrf.clone(), nav, flash: None }
+        let here = match nav {
+            "" | "dashboard" => "/office/".to_owned(),
+            other => format!("/office/{other}"),
+        };
+        Self {
+            title: title.to_owned(),
+            clerk: session.signed.clone(),
+            csrf: session.csrf.clone(),
+            nav,
+            flash: None,
+            lang: session.lang,
+            here,
+        }
+    }
+
+    /// The same frame on another page than its section's (a case, the setup).
+    fn at(mut self, here: impl Into<String>) -> Self {
+        self.here = here.into();
+        self
+    }
+
+    /// `en` or `de`, in the page's language (templates write both texts where they are used).
+    fn t<'a>(&self, en: &'a str, de: &'a str) -> &'a str {
+        self.lang.pick(en, de)
+    }
+
+    /// The page's `lang` tag.
+    fn lang_tag(&self) -> &'static str {
+        self.lang.tag()
+    }
+
+    /// The other language's tag (the switch offers it).
+    fn other_tag(&self) -> &'static str {
+        self.lang.other().tag()
+    }
+
+    /// The other language's name, in that language.
+    fn other_name(&self) -> &'static str {
+        self.lang.pick("Deutsch", "English")
+    }
+
+    /// The language switch: the other language, back to this page.
+    fn switch_href(&self) -> String {
+        format!("/office/lang/{}?next={}", self.other_tag(), url_component(&self.here))
+    }
+
+    /// A role's name in the page's language.
+    fn role(&self, role: impl std::borrow::Borrow<Role>) -> &'static str {
+        role_label(*role.borrow(), self.lang)
     }
 
     fn with(mut self, kind: &'static str, text: impl Into<String>) -> Self {
@@ -115,19 +168,28 @@ fn message(session: &Session<Clerk>, status: StatusCode, title: &str, text: &str
     html(status, page.render(), None)
 }
 
-fn failed(session: &Session<Clerk>, what: &str, e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "back office: {what}");
+/// A failure of `what` (in English and German); the technical detail is shown as it is.
+fn failed(session: &Session<Clerk>, what: (&str, &str), e: impl std::fmt::Display) -> Response {
+    let (en, de) = what;
+    tracing::error!(error = %e, "back office: {en}");
+    let lang = session.lang;
     message(
         session,
         StatusCode::SERVICE_UNAVAILABLE,
-        "Not available",
-        &format!("{what} failed: {e}. Nothing was changed; try again in a minute."),
+        lang.pick("Not available", "Nicht verfügbar"),
+        &lang.pick(
+            format!("{en} failed: {e}. Nothing was changed; try again in a minute."),
+            format!(
+                "{de} ist fehlgeschlagen (technische Meldung: {e}). Es wurde nichts geändert; versuchen Sie es in \
+                 einer Minute erneut."
+            ),
+        ),
         "/office/",
     )
 }
 
 fn db_failed(session: &Session<Clerk>, e: StoreError) -> Response {
-    failed(session, "the database", e)
+    failed(session, ("the database", "Die Datenbank"), e)
 }
 
 fn cookie_header(headers: &HeaderMap) -> Option<&str> {
@@ -157,11 +219,15 @@ fn need(session: &Session<Clerk>, clerk: &Clerk, role: Role) -> Result<(), Respo
     if clerk.role.allows(role) {
         Ok(())
     } else {
+        let lang = session.lang;
         Err(message(
             session,
             StatusCode::FORBIDDEN,
-            "Not allowed",
-            &format!("This needs the {} role; ask a supervisor.", role.as_str()),
+            lang.pick("Not allowed", "Nicht erlaubt"),
+            &lang.pick(
+                format!("This needs the {} role; ask a supervisor.", role.as_str()),
+                format!("Dafür braucht es die Rolle {}; fragen Sie die Aufsicht.", role_label(role, lang)),
+            ),
             "/office/",
         ))
     }
@@ -171,11 +237,16 @@ fn csrf(session: &Session<Clerk>, token: &str) -> Result<(), Response> {
     if session.csrf_ok(token) {
         Ok(())
     } else {
+        let lang = session.lang;
         Err(message(
             session,
             StatusCode::FORBIDDEN,
-            "Form expired",
-            "The form was out of date (or came from elsewhere). Nothing was changed; open the page again.",
+            lang.pick("Form expired", "Formular abgelaufen"),
+            lang.pick(
+                "The form was out of date (or came from elsewhere). Nothing was changed; open the page again.",
+                "Das Formular war veraltet (oder kam von anderswo). Es wurde nichts geändert; öffnen Sie die Seite \
+                 erneut.",
+            ),
             "/office/",
         ))
     }
@@ -185,13 +256,21 @@ fn csrf(session: &Session<Clerk>, token: &str) -> Result<(), Response> {
 fn purpose(session: &Session<Clerk>, text: &str, back: &str) -> Result<String, Response> {
     let text = text.trim();
     if text.chars().count() < MIN_PURPOSE_CHARS || text.len() > 500 {
+        let lang = session.lang;
         return Err(message(
             session,
             StatusCode::UNPROCESSABLE_ENTITY,
-            "Purpose needed",
-            &format!(
-                "State why you open personal data ({MIN_PURPOSE_CHARS} to 500 characters, e.g. \"objection review\"). \
-                 It is recorded with your name; do not write personal data into it."
+            lang.pick("Purpose needed", "Zweck nötig"),
+            &lang.pick(
+                format!(
+                    "State why you open personal data ({MIN_PURPOSE_CHARS} to 500 characters, e.g. \"objection \
+                     review\"). It is recorded with your name; do not write personal data into it."
+                ),
+                format!(
+                    "Geben Sie an, wozu Sie personenbezogene Daten öffnen ({MIN_PURPOSE_CHARS} bis 500 Zeichen, z. B. \
+                     \"Prüfung des Einspruchs\"). Das wird mit Ihrem Namen protokolliert; schreiben Sie keine \
+                     personenbezogenen Daten hinein."
+                ),
             ),
             back,
         ));
@@ -202,11 +281,17 @@ fn purpose(session: &Session<Clerk>, text: &str, back: &str) -> Result<String, R
 fn reason(session: &Session<Clerk>, text: &str, back: &str) -> Result<String, Response> {
     let text = text.trim();
     if !(5..=500).contains(&text.chars().count()) {
+        let lang = session.lang;
         return Err(message(
             session,
             StatusCode::UNPROCESSABLE_ENTITY,
-            "Reason needed",
-            "Give a reason of 5 to 500 characters. It is recorded with your name; do not write personal data into it.",
+            lang.pick("Reason needed", "Begründung nötig"),
+            lang.pick(
+                "Give a reason of 5 to 500 characters. It is recorded with your name; do not write personal data into \
+                 it.",
+                "Geben Sie eine Begründung mit 5 bis 500 Zeichen an. Sie wird mit Ihrem Namen protokolliert; schreiben \
+                 Sie keine personenbezogenen Daten hinein.",
+            ),
             back,
         ));
     }
@@ -214,8 +299,10 @@ fn reason(session: &Session<Clerk>, text: &str, back: &str) -> Result<String, Re
 }
 
 fn ticket_of(session: &Session<Clerk>, raw: &str, back: &str) -> Result<TicketNumber, Response> {
+    let lang = session.lang;
     TicketNumber::parse(raw).map_err(|e| {
-        message(session, StatusCode::UNPROCESSABLE_ENTITY, "Ticket number not valid", &e.to_string(), back)
+        let title = lang.pick("Ticket number not valid", "Ticketnummer ungültig");
+        message(session, StatusCode::UNPROCESSABLE_ENTITY, title, &ticket_reason(&e, lang), back)
     })
 }
 
@@ -241,12 +328,14 @@ pub(crate) struct ReasonForm {
 }
 
 mod cases;
+mod lang;
 mod records;
 mod sign_in;
 mod staff;
 mod statements;
 
 pub(crate) use cases::*;
+pub(crate) use lang::*;
 pub(crate) use records::*;
 pub(crate) use sign_in::*;
 pub(crate) use staff::*;

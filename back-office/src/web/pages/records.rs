@@ -21,15 +21,20 @@ struct DeadlinesPage {
     applied: bool,
 }
 
-fn step_lines(steps: &[crate::store::DeadlineStep]) -> Vec<StepLine> {
+fn step_lines(steps: &[crate::store::DeadlineStep], lang: Lang) -> Vec<StepLine> {
     steps
         .iter()
         .map(|st| StepLine {
             ticket: st.ticket.grouped(),
             ticket_digits: st.ticket.digits().to_owned(),
             action: match st.action {
-                Action::Remind { n, deadline } => format!("reminder {n}, new deadline {deadline}"),
-                Action::Escalate => "escalate: fine proceedings (hearing form)".into(),
+                Action::Remind { n, deadline } => lang.pick(
+                    format!("reminder {n}, new deadline {deadline}"),
+                    format!("Erinnerung {n}, neue Frist {deadline}"),
+                ),
+                Action::Escalate => lang
+                    .pick("escalate: fine proceedings (hearing form)", "eskalieren: Bußgeldverfahren (Anhörungsbogen)")
+                    .into(),
             },
             balance: money(st.balance_cents),
         })
@@ -41,10 +46,10 @@ pub(crate) async fn deadlines<B: OfficeBackend>(State(o): State<Arc<Office<B>>>,
     let today = today();
     let steps = o.store.deadline_run(today, false, clerk.id, now_ms()).await.map_err(|e| db_failed(&s, e))?;
     let page = DeadlinesPage {
-        f: Frame::new(&s, "Deadlines", "deadlines"),
+        f: Frame::new(&s, s.lang.pick("Deadlines", "Fristen"), "deadlines"),
         policy: o.store.policy().await.map_err(|e| db_failed(&s, e))?,
         today: today.to_string(),
-        steps: step_lines(&steps),
+        steps: step_lines(&steps, s.lang),
         applied: false,
     };
     Ok(html(StatusCode::OK, page.render(), None))
@@ -60,12 +65,18 @@ pub(crate) async fn run_deadlines<B: OfficeBackend>(
     need(&s, &clerk, Role::Supervisor)?;
     let today = today();
     let steps = o.store.deadline_run(today, true, clerk.id, now_ms()).await.map_err(|e| db_failed(&s, e))?;
+    let lang = s.lang;
     let page = DeadlinesPage {
-        f: Frame::new(&s, "Deadlines", "deadlines")
-            .with("ok", format!("The deadline run is done: {} case(s) changed.", steps.len())),
+        f: Frame::new(&s, lang.pick("Deadlines", "Fristen"), "deadlines").with(
+            "ok",
+            lang.pick(
+                format!("The deadline run is done: {} case(s) changed.", steps.len()),
+                format!("Der Fristenlauf ist erledigt: {} Fall/Fälle geändert.", steps.len()),
+            ),
+        ),
         policy: o.store.policy().await.map_err(|e| db_failed(&s, e))?,
         today: today.to_string(),
-        steps: step_lines(&steps),
+        steps: step_lines(&steps, lang),
         applied: true,
     };
     Ok(html(StatusCode::OK, page.render(), None))
@@ -106,7 +117,7 @@ pub(crate) async fn hearing_forms_csv<B: OfficeBackend>(
     let purpose = purpose(&s, &form.purpose, "/office/deadlines")?;
     let body = documents::hearing_forms_csv(&o, &clerk, &purpose)
         .await
-        .map_err(|e| failed(&s, "the hearing-form export", e))?;
+        .map_err(|e| failed(&s, ("the hearing-form export", "Der Export der Anhörungsbögen"), e))?;
     Ok(csv_response(&format!("fieldseal-hearing-forms-{}.csv", today()), body))
 }
 
@@ -141,7 +152,8 @@ pub(crate) async fn audit<B: OfficeBackend>(State(o): State<Arc<Office<B>>>, hea
             detail: e.detail,
         })
         .collect();
-    Ok(html(StatusCode::OK, AuditPage { f: Frame::new(&s, "Audit log", "audit"), lines }.render(), None))
+    let f = Frame::new(&s, s.lang.pick("Audit log", "Prüfprotokoll"), "audit");
+    Ok(html(StatusCode::OK, AuditPage { f, lines }.render(), None))
 }
 
 pub(crate) async fn css() -> Response {

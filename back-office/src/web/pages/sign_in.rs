@@ -20,7 +20,7 @@ pub(super) fn anonymous<B: OfficeBackend>(o: &Office<B>, headers: &HeaderMap) ->
     match o.sessions.get(session::named_cookie_value(cookie_header(headers), COOKIE)) {
         Lookup::Live(s) => (s, None),
         _ => {
-            let s = o.sessions.create(fieldseal_portal::web::text::Lang::En);
+            let s = o.sessions.create(browser_lang(headers));
             let cookie = session::set_named_cookie(COOKIE, "/office", &s.id, o.config.secure_cookies);
             (s, Some(cookie))
         }
@@ -36,9 +36,16 @@ pub(crate) async fn login_form<B: OfficeBackend>(
     if s.signed.is_some() {
         return Redirect::to("/office/").into_response();
     }
-    let mut f = Frame::new(&s, "Sign in", "");
+    let lang = s.lang;
+    let mut f = Frame::new(&s, lang.pick("Sign in", "Anmelden"), "").at("/office/login");
     if q.expired.is_some() {
-        f = f.with("warning", "Your session ended after a time without activity. Please sign in again.");
+        f = f.with(
+            "warning",
+            lang.pick(
+                "Your session ended after a time without activity. Please sign in again.",
+                "Ihre Sitzung wurde nach einer Zeit ohne Aktivität beendet. Bitte melden Sie sich erneut an.",
+            ),
+        );
     }
     html(StatusCode::OK, LoginPage { f, username: String::new() }.render(), cookie)
 }
@@ -59,13 +66,30 @@ pub(crate) async fn login<B: OfficeBackend>(
 ) -> Response {
     let started = Instant::now();
     let (s, cookie) = anonymous(&o, &headers);
+    let lang = s.lang;
+    let title = lang.pick("Sign in", "Anmelden");
+    let too_many = |wait: std::time::Duration| {
+        lang.pick(
+            format!("Too many failed sign-ins for this name. Try again in {} minutes.", limits::minutes(wait)),
+            format!(
+                "Zu viele fehlgeschlagene Anmeldungen für diesen Namen. Versuchen Sie es in {} Minuten erneut.",
+                limits::minutes(wait)
+            ),
+        )
+    };
     if !s.csrf_ok(&form.csrf) {
-        let f = Frame::new(&s, "Sign in", "").with("error", "The form was out of date. Please sign in again.");
+        let f = Frame::new(&s, title, "").at("/office/login").with(
+            "error",
+            lang.pick(
+                "The form was out of date. Please sign in again.",
+                "Das Formular war veraltet. Bitte melden Sie sich erneut an.",
+            ),
+        );
         return html(StatusCode::FORBIDDEN, LoginPage { f, username: form.username }.render(), cookie);
     }
     let name = form.username.trim().to_lowercase();
     let retry = |s: &Session<Clerk>, status: StatusCode, text: String, cookie: Option<String>| {
-        let f = Frame::new(s, "Sign in", "").with("error", text);
+        let f = Frame::new(s, title, "").at("/office/login").with("error", text);
         html(status, LoginPage { f, username: name.clone() }.render(), cookie)
     };
     // The attempt takes a slot first, so parallel attempts never pass the limit; dropped
@@ -74,9 +98,7 @@ pub(crate) async fn login<B: OfficeBackend>(
         Ok(a) => a,
         Err(wait) => {
             pad(started).await;
-            let text =
-                format!("Too many failed sign-ins for this name. Try again in {} minutes.", limits::minutes(wait));
-            return retry(&s, StatusCode::TOO_MANY_REQUESTS, text, cookie);
+            return retry(&s, StatusCode::TOO_MANY_REQUESTS, too_many(wait), cookie);
         }
     };
     let clerk = match o.store.clerk_by_name(&name).await {
@@ -141,10 +163,10 @@ pub(crate) async fn login<B: OfficeBackend>(
             let locked = attempt.fail(Instant::now());
             pad(started).await;
             let text = match locked {
-                Some(wait) => {
-                    format!("Too many failed sign-ins for this name. Try again in {} minutes.", limits::minutes(wait))
-                }
-                None => "User name, password or code is wrong.".to_owned(),
+                Some(wait) => too_many(wait),
+                None => lang
+                    .pick("User name, password or code is wrong.", "Benutzername, Passwort oder Code ist falsch.")
+                    .to_owned(),
             };
             retry(&s, StatusCode::UNAUTHORIZED, text, cookie)
         }

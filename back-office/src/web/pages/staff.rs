@@ -22,18 +22,24 @@ struct SetupPage {
 
 fn setup_page<B: OfficeBackend>(o: &Office<B>, status: StatusCode, f: Frame) -> Response {
     let authority = o.store.backend.authority_key();
+    let none = f.lang.pick("none", "keiner");
     let page = SetupPage {
         f,
         zone_key: hex_lower(&o.store.backend.enclave_key().0),
-        authority_key: authority.map_or_else(|| "none".to_owned(), |k| hex_lower(&k.0)),
+        authority_key: authority.map_or_else(|| none.to_owned(), |k| hex_lower(&k.0)),
         pinned: authority.is_some(),
     };
     html(status, page.render(), None)
 }
 
+fn setup_frame(s: &Session<Clerk>) -> Frame {
+    let title = s.lang.pick("Set up the first administrator", "Erste Administration einrichten");
+    Frame::new(s, title, "").at("/office/setup")
+}
+
 pub(crate) async fn setup_form<B: OfficeBackend>(State(o): State<Arc<Office<B>>>, headers: HeaderMap) -> Response {
     let (s, cookie) = anonymous(&o, &headers);
-    let mut res = setup_page(&o, StatusCode::OK, Frame::new(&s, "Set up the first administrator", ""));
+    let mut res = setup_page(&o, StatusCode::OK, setup_frame(&s));
     if let Some(v) = cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
         res.headers_mut().append(header::SET_COOKIE, v);
     }
@@ -64,19 +70,31 @@ pub(crate) async fn setup<B: OfficeBackend>(
     Form(form): Form<SetupForm>,
 ) -> Response {
     let (s, _) = anonymous(&o, &headers);
-    let title = "Set up the first administrator";
-    let refuse =
-        |status: StatusCode, text: String| setup_page(&o, status, Frame::new(&s, title, "").with("error", text));
+    let lang = s.lang;
+    let refuse = |status: StatusCode, text: String| setup_page(&o, status, setup_frame(&s).with("error", text));
+    let nothing = lang.pick("Nothing was created.", "Es wurde nichts angelegt.");
     if !s.csrf_ok(&form.csrf) {
-        return refuse(StatusCode::FORBIDDEN, "The form was out of date. Open the page again.".into());
+        let text = lang.pick(
+            "The form was out of date. Open the page again.",
+            "Das Formular war veraltet. Öffnen Sie die Seite erneut.",
+        );
+        return refuse(StatusCode::FORBIDDEN, text.into());
     }
     let Some(authority) = o.store.backend.authority_key() else {
-        return refuse(StatusCode::CONFLICT, "This zone has no authority key pinned; nothing can be set up.".into());
+        let text = lang.pick(
+            "This zone has no authority key pinned; nothing can be set up.",
+            "Diese Zone ist an keinen Schlüssel einer Behörde gebunden; es kann nichts eingerichtet werden.",
+        );
+        return refuse(StatusCode::CONFLICT, text.into());
     };
     let attempt = match o.setup_failures.begin(&(), std::time::Instant::now()) {
         Ok(a) => a,
         Err(wait) => {
-            let text = format!("Too many failed tries. Try again in {} minutes.", limits::minutes(wait));
+            let m = limits::minutes(wait);
+            let text = lang.pick(
+                format!("Too many failed tries. Try again in {m} minutes."),
+                format!("Zu viele fehlgeschlagene Versuche. Versuchen Sie es in {m} Minuten erneut."),
+            );
             return refuse(StatusCode::TOO_MANY_REQUESTS, text);
         }
     };
@@ -84,48 +102,85 @@ pub(crate) async fn setup<B: OfficeBackend>(
         Ok(st) => st,
         Err(e) => {
             attempt.fail(std::time::Instant::now());
-            return refuse(StatusCode::UNPROCESSABLE_ENTITY, format!("{e}. Nothing was created."));
+            let why = statement_reason(&e, lang);
+            return refuse(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                lang.pick(format!("{why}. {nothing}"), format!("{}. {nothing}", capital(&why))),
+            );
         }
     };
     if !bool::from(setup_code_hash(&form.code).ct_eq(&statement.setup_code_sha256)) {
         attempt.fail(std::time::Instant::now());
-        return refuse(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "The setup code does not belong to this statement. Nothing was created.".into(),
+        let text = lang.pick(
+            "The setup code does not belong to this statement. Nothing was created.",
+            "Der Einrichtungscode gehört nicht zu dieser Erklärung. Es wurde nichts angelegt.",
         );
+        return refuse(StatusCode::UNPROCESSABLE_ENTITY, text.into());
     }
     if form.password != form.password2 {
-        return refuse(StatusCode::UNPROCESSABLE_ENTITY, "The two passwords differ. Nothing was created.".into());
+        let text = lang.pick(
+            "The two passwords differ. Nothing was created.",
+            "Die beiden Passwörter sind verschieden. Es wurde nichts angelegt.",
+        );
+        return refuse(StatusCode::UNPROCESSABLE_ENTITY, text.into());
     }
     if let Err(e) = accounts::check_username(&statement.username) {
-        return refuse(StatusCode::UNPROCESSABLE_ENTITY, format!("The statement's name: {e}."));
+        let text = lang.pick(
+            format!("The statement's name: {e}."),
+            format!("Der Name in der Erklärung: {}.", accounts::USERNAME_RULE_DE),
+        );
+        return refuse(StatusCode::UNPROCESSABLE_ENTITY, text);
     }
     let password = zeroize::Zeroizing::new(form.password);
     let made = tokio::task::spawn_blocking(move || new_secret(Role::Admin, &password, false)).await;
     let secret = match made {
         Ok(Ok((secret, _))) => secret,
-        Ok(Err(e)) => return refuse(StatusCode::UNPROCESSABLE_ENTITY, format!("{e}. Nothing was created.")),
-        Err(_) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, "Try again.".into()),
+        Ok(Err(e)) => {
+            let text = lang.pick(format!("{e}. {nothing}"), format!("{}. {nothing}", capital(&e.german())));
+            return refuse(StatusCode::UNPROCESSABLE_ENTITY, text);
+        }
+        Err(_) => {
+            return refuse(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                lang.pick("Try again.", "Bitte erneut versuchen.").into(),
+            );
+        }
     };
     match o.store.insert_clerk(&statement.username, &secret, "authority", now_ms()).await {
         Ok(Some(_)) => {
             drop(attempt);
-            let text = format!(
-                "The administrator {} was created, as the authority's statement says. Sign in with the new password.",
-                statement.username
+            let name = &statement.username;
+            let text = lang.pick(
+                format!(
+                    "The administrator {name} was created, as the authority's statement says. Sign in with the new \
+                     password."
+                ),
+                format!(
+                    "Die Administration {name} wurde angelegt, wie es die Erklärung der Behörde sagt. Melden Sie sich \
+                     mit dem neuen Passwort an."
+                ),
             );
-            let page = MessagePage { f: Frame::new(&s, title, ""), text, back: "/office/login".into() };
+            let page = MessagePage { f: setup_frame(&s), text, back: "/office/login".into() };
             html(StatusCode::OK, page.render(), None)
         }
-        Ok(None) => refuse(
-            StatusCode::CONFLICT,
-            format!(
-                "An account named {} exists already: this statement was used. Nothing was created.",
-                statement.username
-            ),
-        ),
+        Ok(None) => {
+            let name = &statement.username;
+            let text = lang.pick(
+                format!("An account named {name} exists already: this statement was used. Nothing was created."),
+                format!(
+                    "Ein Konto namens {name} gibt es schon: diese Erklärung wurde benutzt. Es wurde nichts angelegt."
+                ),
+            );
+            refuse(StatusCode::CONFLICT, text)
+        }
         Err(e) => db_failed(&s, e),
     }
+}
+
+/// `text` with its first letter in capitals (a reason that starts a sentence).
+fn capital(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
 struct StaffLine {
@@ -154,14 +209,15 @@ async fn staff_page<B: OfficeBackend>(
     created: Option<(String, Option<String>, String)>,
 ) -> Page {
     let accounts = o.store.clerks().await.map_err(|e| db_failed(s, e))?;
+    let lang = s.lang;
     let accounts = accounts
         .into_iter()
         .map(|(id, username, account)| match account {
             Some(a) => StaffLine {
                 id,
-                role: a.role.as_str().to_owned(),
-                totp: if a.totp_secret.is_some() { "yes" } else { "no" },
-                state: if a.disabled { "disabled" } else { "active" },
+                role: role_label(a.role, lang).to_owned(),
+                totp: if a.totp_secret.is_some() { lang.pick("yes", "ja") } else { lang.pick("no", "nein") },
+                state: if a.disabled { lang.pick("disabled", "gesperrt") } else { lang.pick("active", "aktiv") },
                 can_disable: !a.disabled && id != me.id,
                 username,
             },
@@ -170,7 +226,10 @@ async fn staff_page<B: OfficeBackend>(
                 username,
                 role: "—".into(),
                 totp: "—",
-                state: "not made in this zone: cannot sign in",
+                state: lang.pick(
+                    "not made in this zone: cannot sign in",
+                    "nicht in dieser Zone angelegt: kann sich nicht anmelden",
+                ),
                 can_disable: false,
             },
         })
@@ -178,10 +237,14 @@ async fn staff_page<B: OfficeBackend>(
     Ok(html(StatusCode::OK, StaffPage { f, accounts, created }.render(), None))
 }
 
+fn staff_frame(s: &Session<Clerk>) -> Frame {
+    Frame::new(s, s.lang.pick("Staff", "Personal"), "staff")
+}
+
 pub(crate) async fn staff<B: OfficeBackend>(State(o): State<Arc<Office<B>>>, headers: HeaderMap) -> Page {
     let (s, me) = signed_in(&o, &headers).await?;
     need(&s, &me, Role::Admin)?;
-    staff_page(&o, &s, &me, Frame::new(&s, "Staff", "staff"), None).await
+    staff_page(&o, &s, &me, staff_frame(&s), None).await
 }
 
 #[derive(Deserialize)]
@@ -203,24 +266,40 @@ pub(crate) async fn add_account<B: OfficeBackend>(
     csrf(&s, &form.csrf)?;
     need(&s, &me, Role::Admin)?;
     let username = form.username.trim().to_lowercase();
-    let refuse = |text: String| message(&s, StatusCode::UNPROCESSABLE_ENTITY, "Not added", &text, "/office/staff");
-    accounts::check_username(&username).map_err(|e| refuse(format!("{e}. Nothing was added.")))?;
-    let role = Role::parse(&form.role).map_err(|e| refuse(format!("{e}. Nothing was added.")))?;
+    let lang = s.lang;
+    let title = lang.pick("Not added", "Nicht hinzugefügt");
+    let refuse = |text: String| message(&s, StatusCode::UNPROCESSABLE_ENTITY, title, &text, "/office/staff");
+    let nothing = lang.pick("Nothing was added.", "Es wurde nichts hinzugefügt.");
+    let auth_refusal = |e: auth::AuthError| {
+        refuse(lang.pick(format!("{e}. {nothing}"), format!("{}. {nothing}", capital(&e.german()))))
+    };
+    accounts::check_username(&username).map_err(|e| {
+        refuse(lang.pick(format!("{e}. {nothing}"), format!("{}. {nothing}", capital(accounts::USERNAME_RULE_DE))))
+    })?;
+    let role = Role::parse(&form.role).map_err(auth_refusal)?;
     let password = zeroize::Zeroizing::new(form.password);
     let totp = form.totp == "on";
     let (secret, totp) = tokio::task::spawn_blocking(move || new_secret(role, &password, totp))
         .await
-        .map_err(|_| refuse("Try again.".into()))?
-        .map_err(|e| refuse(format!("{e}. Nothing was added.")))?;
+        .map_err(|_| refuse(lang.pick("Try again.", "Bitte erneut versuchen.").into()))?
+        .map_err(auth_refusal)?;
     match o.store.insert_clerk(&username, &secret, &format!("clerk:{}", me.id), now_ms()).await {
         Ok(Some(_)) => {
             let shown = totp.as_ref().map(|t| t.to_base32().to_string());
             let uri = totp.as_ref().map(|t| auth::otpauth_uri(t, "fieldseal", &username)).unwrap_or_default();
-            let f =
-                Frame::new(&s, "Staff", "staff").with("ok", format!("{username} can sign in now ({}).", role.as_str()));
+            let f = staff_frame(&s).with(
+                "ok",
+                lang.pick(
+                    format!("{username} can sign in now ({}).", role.as_str()),
+                    format!("{username} kann sich jetzt anmelden ({}).", role_label(role, lang)),
+                ),
+            );
             staff_page(&o, &s, &me, f, Some((username, shown, uri))).await
         }
-        Ok(None) => Err(refuse(format!("An account named {username} exists already. Nothing was added."))),
+        Ok(None) => Err(refuse(lang.pick(
+            format!("An account named {username} exists already. {nothing}"),
+            format!("Ein Konto namens {username} gibt es schon. {nothing}"),
+        ))),
         Err(e) => Err(db_failed(&s, e)),
     }
 }
@@ -234,30 +313,33 @@ pub(crate) async fn disable_account<B: OfficeBackend>(
     let (s, me) = signed_in(&o, &headers).await?;
     csrf(&s, &form.csrf)?;
     need(&s, &me, Role::Admin)?;
+    let lang = s.lang;
     if id == me.id {
-        return Err(message(
-            &s,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Not disabled",
-            "You cannot disable your own account; ask another administrator.",
-            "/office/staff",
-        ));
+        let (title, text) = lang.pick(
+            ("Not disabled", "You cannot disable your own account; ask another administrator."),
+            ("Nicht gesperrt", "Ihr eigenes Konto können Sie nicht sperren; fragen Sie eine andere Administration."),
+        );
+        return Err(message(&s, StatusCode::UNPROCESSABLE_ENTITY, title, text, "/office/staff"));
     }
     let Some(mut account) = o.store.clerk(id).await.map_err(|e| db_failed(&s, e))? else {
-        return Err(message(
-            &s,
-            StatusCode::NOT_FOUND,
-            "No such account",
-            "No account of this zone has that id.",
-            "/office/staff",
-        ));
+        let (title, text) = lang.pick(
+            ("No such account", "No account of this zone has that id."),
+            ("Konto nicht gefunden", "Kein Konto dieser Zone hat diese Nummer."),
+        );
+        return Err(message(&s, StatusCode::NOT_FOUND, title, text, "/office/staff"));
     };
     account.secret.disabled = true;
     o.store
         .update_clerk(&account, "clerk.disabled", &format!("clerk:{}", me.id), now_ms())
         .await
         .map_err(|e| db_failed(&s, e))?;
-    let f = Frame::new(&s, "Staff", "staff")
-        .with("ok", format!("{} is disabled: open sessions end at the next page.", account.username));
+    let name = &account.username;
+    let f = staff_frame(&s).with(
+        "ok",
+        lang.pick(
+            format!("{name} is disabled: open sessions end at the next page."),
+            format!("{name} ist gesperrt: offene Sitzungen enden beim nächsten Seitenaufruf."),
+        ),
+    );
     staff_page(&o, &s, &me, f, None).await
 }

@@ -34,13 +34,13 @@ struct ImportSummary {
     lines: Vec<ImportLine>,
 }
 
+fn import_frame(s: &Session<Clerk>) -> Frame {
+    Frame::new(s, s.lang.pick("Import a statement", "Kontoauszug einlesen"), "import")
+}
+
 pub(crate) async fn import_form<B: OfficeBackend>(State(o): State<Arc<Office<B>>>, headers: HeaderMap) -> Page {
     let (s, _) = signed_in(&o, &headers).await?;
-    Ok(html(
-        StatusCode::OK,
-        ImportPage { f: Frame::new(&s, "Import a statement", "import"), result: None }.render(),
-        None,
-    ))
+    Ok(html(StatusCode::OK, ImportPage { f: import_frame(&s), result: None }.render(), None))
 }
 
 pub(crate) async fn import<B: OfficeBackend>(
@@ -51,44 +51,48 @@ pub(crate) async fn import<B: OfficeBackend>(
     let (s, clerk) = signed_in(&o, &headers).await?;
     let mut token = String::new();
     let mut file = None;
+    let lang = s.lang;
     let refuse = |text: &str| {
-        let f = Frame::new(&s, "Import a statement", "import").with("error", text);
+        let f = import_frame(&s).with("error", text);
         html(StatusCode::UNPROCESSABLE_ENTITY, ImportPage { f, result: None }.render(), None)
     };
+    let not_whole = lang.pick(
+        format!("The upload did not arrive whole (at most {} MB). Nothing was imported.", crate::web::MAX_UPLOAD >> 20),
+        format!(
+            "Die Datei kam nicht vollständig an (höchstens {} MB). Es wurde nichts eingelesen.",
+            crate::web::MAX_UPLOAD >> 20
+        ),
+    );
     loop {
         match multipart.next_field().await {
             Ok(Some(field)) => match field.name() {
                 Some("csrf") => token = field.text().await.unwrap_or_default(),
                 Some("statement") => match field.bytes().await {
                     Ok(b) => file = Some(b.to_vec()),
-                    Err(_) => {
-                        return Err(refuse(&format!(
-                            "The upload did not arrive whole (at most {} MB). Nothing was imported.",
-                            crate::web::MAX_UPLOAD >> 20
-                        )));
-                    }
+                    Err(_) => return Err(refuse(&not_whole)),
                 },
                 _ => {}
             },
             Ok(None) => break,
-            Err(_) => {
-                return Err(refuse(&format!(
-                    "The upload did not arrive whole (at most {} MB). Nothing was imported.",
-                    crate::web::MAX_UPLOAD >> 20
-                )));
-            }
+            Err(_) => return Err(refuse(&not_whole)),
         }
     }
     csrf(&s, &token)?;
     let Some(file) = file.filter(|f| !f.is_empty()) else {
-        return Err(refuse("Choose a statement file (camt.053 or camt.054 XML) first."));
+        return Err(refuse(lang.pick(
+            "Choose a statement file (camt.053 or camt.054 XML) first.",
+            "Wählen Sie zuerst eine Auszugsdatei (camt.053 oder camt.054, XML).",
+        )));
     };
     let done = match import::import(&o.store, file, clerk.id).await {
         Ok(done) => done,
         Err(ImportError::Statement(e)) => {
-            return Err(refuse(&format!("The file was not imported, nothing was booked: {e}")));
+            return Err(refuse(&lang.pick(
+                format!("The file was not imported, nothing was booked: {e}"),
+                format!("Die Datei wurde nicht eingelesen, es wurde nichts gebucht: {}", e.german()),
+            )));
         }
-        Err(e) => return Err(failed(&s, "the import", e)),
+        Err(e) => return Err(failed(&s, ("the import", "Das Einlesen"), e)),
     };
     let lines = done
         .lines
@@ -96,17 +100,28 @@ pub(crate) async fn import<B: OfficeBackend>(
         .map(|(e, b)| {
             let (outcome, class, ticket) = match b {
                 Booked::Matched { ticket, assessment, .. } => {
-                    let mut text = status_label(Shown::Stored(assessment.status)).to_owned();
+                    let mut text = status_label(Shown::Stored(assessment.status), lang).to_owned();
                     if assessment.balance_cents > 0 {
-                        text.push_str(&format!(", {} open", money(assessment.balance_cents)));
+                        let open = money(assessment.balance_cents);
+                        text.push_str(&lang.pick(format!(", {open} open"), format!(", {open} offen")));
                     }
                     if assessment.refund_due_cents > 0 {
-                        text.push_str(&format!(", refund due {}", money(assessment.refund_due_cents)));
+                        let due = money(assessment.refund_due_cents);
+                        text.push_str(&lang.pick(format!(", refund due {due}"), format!(", zu erstatten {due}")));
                     }
                     (text, "matched", ticket.grouped())
                 }
-                Booked::Exception { note, .. } => (format!("exception: {note}"), "exception", String::new()),
-                Booked::Duplicate => ("imported before: not counted again".to_owned(), "duplicate", String::new()),
+                Booked::Exception { note, .. } => (
+                    lang.pick(format!("exception: {note}"), format!("Klärungsfall: {note}")),
+                    "exception",
+                    String::new(),
+                ),
+                Booked::Duplicate => (
+                    lang.pick("imported before: not counted again", "schon eingelesen: nicht noch einmal gezählt")
+                        .to_owned(),
+                    "duplicate",
+                    String::new(),
+                ),
             };
             ImportLine {
                 booking_date: e.booking_date.to_string(),
@@ -129,13 +144,19 @@ pub(crate) async fn import<B: OfficeBackend>(
         refund_due: done.count(|b| matches!(b, Booked::Matched { assessment, .. } if assessment.refund_due_cents > 0)),
         exceptions: done.count(|b| matches!(b, Booked::Exception { .. })),
         duplicates: done.count(|b| matches!(b, Booked::Duplicate)),
-        skipped: format!(
-            "{} outgoing, {} reversals, {} not booked yet",
-            done.skipped.debits, done.skipped.reversals, done.skipped.not_booked
+        skipped: lang.pick(
+            format!(
+                "{} outgoing, {} reversals, {} not booked yet",
+                done.skipped.debits, done.skipped.reversals, done.skipped.not_booked
+            ),
+            format!(
+                "{} ausgehend, {} Rückbuchungen, {} noch nicht gebucht",
+                done.skipped.debits, done.skipped.reversals, done.skipped.not_booked
+            ),
         ),
         lines,
     };
-    let f = Frame::new(&s, "Import a statement", "import").with("ok", "The statement was imported.");
+    let f = import_frame(&s).with("ok", lang.pick("The statement was imported.", "Der Kontoauszug wurde eingelesen."));
     Ok(html(StatusCode::OK, ImportPage { f, result: Some(summary) }.render(), None))
 }
 
@@ -173,9 +194,13 @@ async fn exceptions_page<B: OfficeBackend>(
     Ok(html(StatusCode::OK, ExceptionsPage { f, lines, details }.render(), None))
 }
 
+fn exceptions_frame(s: &Session<Clerk>) -> Frame {
+    Frame::new(s, s.lang.pick("Exceptions", "Klärungsfälle"), "exceptions")
+}
+
 pub(crate) async fn exceptions<B: OfficeBackend>(State(o): State<Arc<Office<B>>>, headers: HeaderMap) -> Page {
     let (s, _) = signed_in(&o, &headers).await?;
-    exceptions_page(&o, &s, Frame::new(&s, "Exceptions", "exceptions"), None).await
+    exceptions_page(&o, &s, exceptions_frame(&s), None).await
 }
 
 #[derive(Deserialize)]
@@ -194,15 +219,22 @@ pub(crate) async fn match_entry<B: OfficeBackend>(
     csrf(&s, &form.csrf)?;
     let ticket = ticket_of(&s, &form.ticket, "/office/exceptions")?;
     let done = o.store.match_by_hand(id, &ticket, clerk.id, now_ms()).await.map_err(|e| db_failed(&s, e))?;
-    let f = Frame::new(&s, "Exceptions", "exceptions");
+    let f = exceptions_frame(&s);
+    let lang = s.lang;
     let f = match done {
         Ok(a) => {
-            f.with("ok", format!("Counted for {}: now {}.", ticket.grouped(), status_label(Shown::Stored(a.status))))
+            let now = status_label(Shown::Stored(a.status), lang);
+            let t = ticket.grouped();
+            f.with("ok", lang.pick(format!("Counted for {t}: now {now}."), format!("Für {t} gezählt: jetzt {now}.")))
         }
-        Err(ResolveError::UnknownCase) => {
-            f.with("error", format!("No case has the ticket number {}.", ticket.grouped()))
-        }
-        Err(e) => f.with("error", e.to_string()),
+        Err(ResolveError::UnknownCase) => f.with(
+            "error",
+            lang.pick(
+                format!("No case has the ticket number {}.", ticket.grouped()),
+                format!("Kein Fall hat die Ticketnummer {}.", ticket.grouped()),
+            ),
+        ),
+        Err(e) => f.with("error", resolve_reason(&e, lang)),
     };
     exceptions_page(&o, &s, f, None).await
 }
@@ -218,10 +250,12 @@ pub(crate) async fn book_out<B: OfficeBackend>(
     need(&s, &clerk, Role::Supervisor)?;
     let reason = reason(&s, &form.reason, "/office/exceptions")?;
     let done = o.store.book_out(id, &reason, clerk.id, now_ms()).await.map_err(|e| db_failed(&s, e))?;
-    let f = Frame::new(&s, "Exceptions", "exceptions");
+    let f = exceptions_frame(&s);
     let f = match done {
-        Ok(()) => f.with("ok", "Booked out; the reason is recorded."),
-        Err(e) => f.with("error", e.to_string()),
+        Ok(()) => {
+            f.with("ok", s.lang.pick("Booked out; the reason is recorded.", "Ausgebucht; die Begründung ist vermerkt."))
+        }
+        Err(e) => f.with("error", resolve_reason(&e, s.lang)),
     };
     exceptions_page(&o, &s, f, None).await
 }
@@ -235,18 +269,23 @@ pub(crate) async fn entry_details<B: OfficeBackend>(
     let (s, clerk) = signed_in(&o, &headers).await?;
     csrf(&s, &form.csrf)?;
     let purpose = purpose(&s, &form.purpose, "/office/exceptions")?;
-    let details =
-        documents::bank_details(&o, &clerk, id, &purpose).await.map_err(|e| failed(&s, "opening the details", e))?;
+    let details = documents::bank_details(&o, &clerk, id, &purpose)
+        .await
+        .map_err(|e| failed(&s, ("opening the details", "Das Öffnen der Angaben"), e))?;
+    let lang = s.lang;
     let Some(details) = details else {
-        return Err(message(
-            &s,
-            StatusCode::NOT_FOUND,
-            "No such entry",
-            "That bank entry does not exist.",
-            "/office/exceptions",
-        ));
+        let (title, text) = lang.pick(
+            ("No such entry", "That bank entry does not exist."),
+            ("Buchung nicht gefunden", "Diese Bankbuchung gibt es nicht."),
+        );
+        return Err(message(&s, StatusCode::NOT_FOUND, title, text, "/office/exceptions"));
     };
-    let f = Frame::new(&s, "Exceptions", "exceptions")
-        .with("info", format!("Payer details opened for \"{purpose}\"; this is recorded in the audit log."));
+    let f = exceptions_frame(&s).with(
+        "info",
+        lang.pick(
+            format!("Payer details opened for \"{purpose}\"; this is recorded in the audit log."),
+            format!("Angaben zur zahlenden Person geöffnet für \"{purpose}\"; das ist im Prüfprotokoll vermerkt."),
+        ),
+    );
     exceptions_page(&o, &s, f, Some((id, details))).await
 }
