@@ -25,7 +25,8 @@ use time::{Date, Duration};
 pub const DEFAULT_GRACE_DAYS: u32 = 3;
 
 /// A configured deadline policy.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "policy", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Policy {
     /// § 56 OWiG: paid in full by the deadline, or fine proceedings; no reminders.
     WarningFine {
@@ -120,6 +121,22 @@ impl Policy {
             Self::Reminders { reminders, interval_days, fee_cents, grace_days } => format!(
                 "{reminders} reminder(s), {interval_days} days each, fee {}.{:02} each; late and partial payments count; \
                  escalation {grace_days} days after the last deadline",
+                fee_cents / 100,
+                fee_cents % 100
+            ),
+        }
+    }
+
+    /// [`Policy::describe`] in German, for the office's German pages.
+    pub fn describe_de(&self) -> String {
+        match self {
+            Self::WarningFine { grace_days } => format!(
+                "§ 56 OWiG: wirksam nur bei vollständiger Zahlung bis zur Frist (Buchungstag); keine Mahnungen; \
+                 Bußgeldverfahren {grace_days} Tage nach der Frist; verspätete oder Teilzahlungen werden erstattet"
+            ),
+            Self::Reminders { reminders, interval_days, fee_cents, grace_days } => format!(
+                "{reminders} Mahnung(en) zu je {interval_days} Tagen, Gebühr je {},{:02} EUR; verspätete und \
+                 Teilzahlungen werden angerechnet; Abgabe {grace_days} Tage nach der letzten Frist",
                 fee_cents / 100,
                 fee_cents % 100
             ),
@@ -379,6 +396,18 @@ mod tests {
     fn reminders() -> Policy {
         Policy::from_json(r#"{"policy": "reminders", "reminders": 2, "interval_days": 14, "fee_cents": 500}"#)
             .expect("valid")
+    }
+
+    #[test]
+    fn a_policy_travels_and_reads_in_both_languages() {
+        for p in [german(), reminders()] {
+            let json = serde_json::to_string(&p).expect("json");
+            assert_eq!(serde_json::from_str::<Policy>(&json).expect("reads"), p);
+        }
+        assert!(serde_json::from_str::<Policy>(r#"{"policy": "warning_fine", "grace_days": 3, "x": 1}"#).is_err());
+        assert!(reminders().describe().contains("2 reminder(s), 14 days each, fee 5.00 each"));
+        assert!(reminders().describe_de().contains("2 Mahnung(en) zu je 14 Tagen, Gebühr je 5,00 EUR"));
+        assert!(german().describe_de().starts_with("§ 56 OWiG: wirksam nur"));
     }
 
     #[test]
