@@ -114,7 +114,7 @@ pub fn router<B: OfficeBackend>(office: Arc<Office<B>>) -> Router {
     Router::new()
         .route("/office", get(|| async { axum::response::Redirect::to("/office/") }))
         .route("/office/", get(pages::dashboard::<B>))
-        .route("/office/login", get(pages::login_form::<B>).post(pages::login::<B>))
+        .route("/office/login", get(pages::login_form).post(pages::login::<B>))
         .route("/office/logout", post(pages::logout::<B>))
         .route("/office/setup", get(pages::setup_form::<B>).post(pages::setup::<B>))
         .route("/office/staff", get(pages::staff::<B>).post(pages::add_account::<B>))
@@ -128,7 +128,7 @@ pub fn router<B: OfficeBackend>(office: Arc<Office<B>>) -> Router {
         .route("/office/case/{ticket}/hearing-form", post(pages::hearing_form::<B>))
         .route(
             "/office/import",
-            get(pages::import_form::<B>).post(pages::import::<B>).layer(DefaultBodyLimit::max(MAX_UPLOAD_BODY)),
+            get(pages::import_form).post(pages::import::<B>).layer(DefaultBodyLimit::max(MAX_UPLOAD_BODY)),
         )
         .route("/office/exceptions", get(pages::exceptions::<B>))
         .route("/office/exceptions/{id}/match", post(pages::match_entry::<B>))

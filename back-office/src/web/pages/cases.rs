@@ -67,8 +67,10 @@ pub(crate) fn filters(lang: Lang) -> Vec<(&'static str, &'static str)> {
     ]
 }
 
-pub(crate) async fn dashboard<B: OfficeBackend>(State(o): State<Arc<Office<B>>>, headers: HeaderMap) -> Page {
-    let (s, _) = signed_in(&o, &headers).await?;
+pub(crate) async fn dashboard<B: OfficeBackend>(
+    State(o): State<Arc<Office<B>>>,
+    SignedIn { session: s, .. }: SignedIn,
+) -> Page {
     let today = today();
     let since = crate::store::day_ms(today);
     let d = o.store.dashboard(today, since).await.map_err(|e| db_failed(&s, e))?;
@@ -143,10 +145,9 @@ const PAGE_SIZE: u32 = 50;
 
 pub(crate) async fn cases<B: OfficeBackend>(
     State(o): State<Arc<Office<B>>>,
-    headers: HeaderMap,
     Query(q): Query<CasesQuery>,
+    SignedIn { session: s, .. }: SignedIn,
 ) -> Page {
-    let (s, _) = signed_in(&o, &headers).await?;
     if let Some(raw) = q.ticket.as_deref().filter(|t| !t.trim().is_empty()) {
         let t = ticket_of(&s, raw, "/office/cases")?;
         return Ok(Redirect::to(&format!("/office/case/{}", t.digits())).into_response());
@@ -271,10 +272,9 @@ async fn case_page<B: OfficeBackend>(
 
 pub(crate) async fn case<B: OfficeBackend>(
     State(o): State<Arc<Office<B>>>,
-    headers: HeaderMap,
     Path(raw): Path<String>,
+    SignedIn { session: s, .. }: SignedIn,
 ) -> Page {
-    let (s, _) = signed_in(&o, &headers).await?;
     let ticket = ticket_of(&s, &raw, "/office/cases")?;
     let f = case_frame(&s, &ticket);
     case_page(&o, &s, &ticket, f, None).await
@@ -283,11 +283,10 @@ pub(crate) async fn case<B: OfficeBackend>(
 /// Opens a case's personal data through the enclave: the purpose is audited first.
 pub(crate) async fn open_case<B: OfficeBackend>(
     State(o): State<Arc<Office<B>>>,
-    headers: HeaderMap,
     Path(raw): Path<String>,
+    SignedIn { session: s, clerk }: SignedIn,
     Form(form): Form<PurposeForm>,
 ) -> Page {
-    let (s, clerk) = signed_in(&o, &headers).await?;
     csrf(&s, &form.csrf)?;
     let ticket = ticket_of(&s, &raw, "/office/cases")?;
     let back = format!("/office/case/{}", ticket.digits());
@@ -320,11 +319,10 @@ struct ObjectionPage {
 
 pub(crate) async fn open_objection<B: OfficeBackend>(
     State(o): State<Arc<Office<B>>>,
-    headers: HeaderMap,
     Path(raw): Path<String>,
+    SignedIn { session: s, clerk }: SignedIn,
     Form(form): Form<PurposeForm>,
 ) -> Page {
-    let (s, clerk) = signed_in(&o, &headers).await?;
     csrf(&s, &form.csrf)?;
     let ticket = ticket_of(&s, &raw, "/office/cases")?;
     let back = format!("/office/case/{}", ticket.digits());
@@ -354,13 +352,11 @@ pub(crate) async fn open_objection<B: OfficeBackend>(
 
 pub(crate) async fn withdraw<B: OfficeBackend>(
     State(o): State<Arc<Office<B>>>,
-    headers: HeaderMap,
     Path(raw): Path<String>,
+    Supervisor(SignedIn { session: s, clerk }): Supervisor,
     Form(form): Form<ReasonForm>,
 ) -> Page {
-    let (s, clerk) = signed_in(&o, &headers).await?;
     csrf(&s, &form.csrf)?;
-    need(&s, &clerk, Role::Supervisor)?;
     let ticket = ticket_of(&s, &raw, "/office/cases")?;
     let back = format!("/office/case/{}", ticket.digits());
     let reason = reason(&s, &form.reason, &back)?;
@@ -423,13 +419,11 @@ pub(crate) fn parse_amount(raw: &str) -> Option<u64> {
 
 pub(crate) async fn refund<B: OfficeBackend>(
     State(o): State<Arc<Office<B>>>,
-    headers: HeaderMap,
     Path(raw): Path<String>,
+    Supervisor(SignedIn { session: s, clerk }): Supervisor,
     Form(form): Form<RefundForm>,
 ) -> Page {
-    let (s, clerk) = signed_in(&o, &headers).await?;
     csrf(&s, &form.csrf)?;
-    need(&s, &clerk, Role::Supervisor)?;
     let ticket = ticket_of(&s, &raw, "/office/cases")?;
     let back = format!("/office/case/{}", ticket.digits());
     let lang = s.lang;
@@ -473,11 +467,10 @@ pub(crate) async fn refund<B: OfficeBackend>(
 
 pub(crate) async fn hearing_form<B: OfficeBackend>(
     State(o): State<Arc<Office<B>>>,
-    headers: HeaderMap,
     Path(raw): Path<String>,
+    SignedIn { session: s, clerk }: SignedIn,
     Form(form): Form<PurposeForm>,
 ) -> Page {
-    let (s, clerk) = signed_in(&o, &headers).await?;
     csrf(&s, &form.csrf)?;
     let ticket = ticket_of(&s, &raw, "/office/cases")?;
     let back = format!("/office/case/{}", ticket.digits());

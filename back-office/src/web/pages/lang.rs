@@ -49,10 +49,9 @@ pub(crate) struct LangQuery {
 pub(crate) async fn switch_lang<B: OfficeBackend>(
     State(o): State<Arc<Office<B>>>,
     Path(tag): Path<String>,
-    headers: HeaderMap,
     Query(q): Query<LangQuery>,
+    Visitor { session: s, cookie }: Visitor,
 ) -> Response {
-    let (s, cookie) = anonymous(&o, &headers);
     if let Some(lang) = Lang::parse(&tag) {
         o.sessions.set_lang(&s.id, lang);
     }

@@ -192,47 +192,6 @@ fn db_failed(session: &Session<Clerk>, e: StoreError) -> Response {
     failed(session, ("the database", "Die Datenbank"), e)
 }
 
-fn cookie_header(headers: &HeaderMap) -> Option<&str> {
-    headers.get(header::COOKIE).and_then(|v| v.to_str().ok())
-}
-
-/// The signed-in clerk, or a redirect to the sign-in page. Disabled accounts are signed out.
-async fn signed_in<B: OfficeBackend>(o: &Office<B>, headers: &HeaderMap) -> Result<(Session<Clerk>, Clerk), Response> {
-    match o.sessions.get(session::named_cookie_value(cookie_header(headers), COOKIE)) {
-        Lookup::Live(s) => match s.signed.clone() {
-            Some(clerk) => match o.store.clerk(clerk.id).await {
-                Ok(Some(row)) if !row.disabled => Ok((s, clerk)),
-                Ok(_) => {
-                    o.sessions.end(&s.id);
-                    Err(Redirect::to("/office/login").into_response())
-                }
-                Err(e) => Err(db_failed(&s, e)),
-            },
-            None => Err(Redirect::to("/office/login").into_response()),
-        },
-        Lookup::Expired => Err(Redirect::to("/office/login?expired=1").into_response()),
-        Lookup::None => Err(Redirect::to("/office/login").into_response()),
-    }
-}
-
-fn need(session: &Session<Clerk>, clerk: &Clerk, role: Role) -> Result<(), Response> {
-    if clerk.role.allows(role) {
-        Ok(())
-    } else {
-        let lang = session.lang;
-        Err(message(
-            session,
-            StatusCode::FORBIDDEN,
-            lang.pick("Not allowed", "Nicht erlaubt"),
-            &lang.pick(
-                format!("This needs the {} role; ask a supervisor.", role.as_str()),
-                format!("Dafür braucht es die Rolle {}; fragen Sie die Aufsicht.", role_label(role, lang)),
-            ),
-            "/office/",
-        ))
-    }
-}
-
 fn csrf(session: &Session<Clerk>, token: &str) -> Result<(), Response> {
     if session.csrf_ok(token) {
         Ok(())
@@ -328,6 +287,7 @@ pub(crate) struct ReasonForm {
 }
 
 mod cases;
+mod extract;
 mod lang;
 mod records;
 mod sign_in;
@@ -335,6 +295,7 @@ mod staff;
 mod statements;
 
 pub(crate) use cases::*;
+pub(crate) use extract::*;
 pub(crate) use lang::*;
 pub(crate) use records::*;
 pub(crate) use sign_in::*;

@@ -41,8 +41,10 @@ fn step_lines(steps: &[crate::store::DeadlineStep], lang: Lang) -> Vec<StepLine>
         .collect()
 }
 
-pub(crate) async fn deadlines<B: OfficeBackend>(State(o): State<Arc<Office<B>>>, headers: HeaderMap) -> Page {
-    let (s, clerk) = signed_in(&o, &headers).await?;
+pub(crate) async fn deadlines<B: OfficeBackend>(
+    State(o): State<Arc<Office<B>>>,
+    SignedIn { session: s, clerk }: SignedIn,
+) -> Page {
     let today = today();
     let steps = o.store.deadline_run(today, false, clerk.id, now_ms()).await.map_err(|e| db_failed(&s, e))?;
     let page = DeadlinesPage {
@@ -57,12 +59,10 @@ pub(crate) async fn deadlines<B: OfficeBackend>(State(o): State<Arc<Office<B>>>,
 
 pub(crate) async fn run_deadlines<B: OfficeBackend>(
     State(o): State<Arc<Office<B>>>,
-    headers: HeaderMap,
+    Supervisor(SignedIn { session: s, clerk }): Supervisor,
     Form(form): Form<CsrfForm>,
 ) -> Page {
-    let (s, clerk) = signed_in(&o, &headers).await?;
     csrf(&s, &form.csrf)?;
-    need(&s, &clerk, Role::Supervisor)?;
     let today = today();
     let steps = o.store.deadline_run(today, true, clerk.id, now_ms()).await.map_err(|e| db_failed(&s, e))?;
     let lang = s.lang;
@@ -100,20 +100,20 @@ fn csv_response(name: &str, body: String) -> Response {
         .into_response()
 }
 
-pub(crate) async fn ledger_csv<B: OfficeBackend>(State(o): State<Arc<Office<B>>>, headers: HeaderMap) -> Page {
-    let (s, clerk) = signed_in(&o, &headers).await?;
+pub(crate) async fn ledger_csv<B: OfficeBackend>(
+    State(o): State<Arc<Office<B>>>,
+    SignedIn { session: s, clerk }: SignedIn,
+) -> Page {
     let body = documents::ledger_csv(&o, &clerk).await.map_err(|e| db_failed(&s, e))?;
     Ok(csv_response(&format!("fieldseal-ledger-{}.csv", today()), body))
 }
 
 pub(crate) async fn hearing_forms_csv<B: OfficeBackend>(
     State(o): State<Arc<Office<B>>>,
-    headers: HeaderMap,
+    Supervisor(SignedIn { session: s, clerk }): Supervisor,
     Form(form): Form<PurposeForm>,
 ) -> Page {
-    let (s, clerk) = signed_in(&o, &headers).await?;
     csrf(&s, &form.csrf)?;
-    need(&s, &clerk, Role::Supervisor)?;
     let purpose = purpose(&s, &form.purpose, "/office/deadlines")?;
     let body = documents::hearing_forms_csv(&o, &clerk, &purpose)
         .await
@@ -137,9 +137,10 @@ struct AuditPage {
     lines: Vec<AuditLine>,
 }
 
-pub(crate) async fn audit<B: OfficeBackend>(State(o): State<Arc<Office<B>>>, headers: HeaderMap) -> Page {
-    let (s, clerk) = signed_in(&o, &headers).await?;
-    need(&s, &clerk, Role::Supervisor)?;
+pub(crate) async fn audit<B: OfficeBackend>(
+    State(o): State<Arc<Office<B>>>,
+    Supervisor(SignedIn { session: s, .. }): Supervisor,
+) -> Page {
     let entries = o.store.audit_recent(200).await.map_err(|e| db_failed(&s, e))?;
     let lines = entries
         .into_iter()

@@ -16,23 +16,7 @@ pub(crate) struct LoginQuery {
     expired: Option<String>,
 }
 
-pub(super) fn anonymous<B: OfficeBackend>(o: &Office<B>, headers: &HeaderMap) -> (Session<Clerk>, Option<String>) {
-    match o.sessions.get(session::named_cookie_value(cookie_header(headers), COOKIE)) {
-        Lookup::Live(s) => (s, None),
-        _ => {
-            let s = o.sessions.create(browser_lang(headers));
-            let cookie = session::set_named_cookie(COOKIE, "/office", &s.id, o.config.secure_cookies);
-            (s, Some(cookie))
-        }
-    }
-}
-
-pub(crate) async fn login_form<B: OfficeBackend>(
-    State(o): State<Arc<Office<B>>>,
-    headers: HeaderMap,
-    Query(q): Query<LoginQuery>,
-) -> Response {
-    let (s, cookie) = anonymous(&o, &headers);
+pub(crate) async fn login_form(Query(q): Query<LoginQuery>, Visitor { session: s, cookie }: Visitor) -> Response {
     if s.signed.is_some() {
         return Redirect::to("/office/").into_response();
     }
@@ -61,11 +45,10 @@ pub(crate) struct LoginForm {
 
 pub(crate) async fn login<B: OfficeBackend>(
     State(o): State<Arc<Office<B>>>,
-    headers: HeaderMap,
+    Visitor { session: s, cookie }: Visitor,
     Form(form): Form<LoginForm>,
 ) -> Response {
     let started = Instant::now();
-    let (s, cookie) = anonymous(&o, &headers);
     let lang = s.lang;
     let title = lang.pick("Sign in", "Anmelden");
     let too_many = |wait: std::time::Duration| {
@@ -181,10 +164,9 @@ async fn pad(started: Instant) {
 
 pub(crate) async fn logout<B: OfficeBackend>(
     State(o): State<Arc<Office<B>>>,
-    headers: HeaderMap,
+    SignedIn { session: s, .. }: SignedIn,
     Form(form): Form<CsrfForm>,
 ) -> Page {
-    let (s, _) = signed_in(&o, &headers).await?;
     csrf(&s, &form.csrf)?;
     o.sessions.end(&s.id);
     let mut res = Redirect::to("/office/login").into_response();

@@ -37,8 +37,10 @@ fn setup_frame(s: &Session<Clerk>) -> Frame {
     Frame::new(s, title, "").at("/office/setup")
 }
 
-pub(crate) async fn setup_form<B: OfficeBackend>(State(o): State<Arc<Office<B>>>, headers: HeaderMap) -> Response {
-    let (s, cookie) = anonymous(&o, &headers);
+pub(crate) async fn setup_form<B: OfficeBackend>(
+    State(o): State<Arc<Office<B>>>,
+    Visitor { session: s, cookie }: Visitor,
+) -> Response {
     let mut res = setup_page(&o, StatusCode::OK, setup_frame(&s));
     if let Some(v) = cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
         res.headers_mut().append(header::SET_COOKIE, v);
@@ -66,10 +68,9 @@ pub(crate) const SETUP_RULE: limits::Rule = limits::Rule {
 
 pub(crate) async fn setup<B: OfficeBackend>(
     State(o): State<Arc<Office<B>>>,
-    headers: HeaderMap,
+    Visitor { session: s, .. }: Visitor,
     Form(form): Form<SetupForm>,
 ) -> Response {
-    let (s, _) = anonymous(&o, &headers);
     let lang = s.lang;
     let refuse = |status: StatusCode, text: String| setup_page(&o, status, setup_frame(&s).with("error", text));
     let nothing = lang.pick("Nothing was created.", "Es wurde nichts angelegt.");
@@ -241,9 +242,10 @@ fn staff_frame(s: &Session<Clerk>) -> Frame {
     Frame::new(s, s.lang.pick("Staff", "Personal"), "staff")
 }
 
-pub(crate) async fn staff<B: OfficeBackend>(State(o): State<Arc<Office<B>>>, headers: HeaderMap) -> Page {
-    let (s, me) = signed_in(&o, &headers).await?;
-    need(&s, &me, Role::Admin)?;
+pub(crate) async fn staff<B: OfficeBackend>(
+    State(o): State<Arc<Office<B>>>,
+    Admin(SignedIn { session: s, clerk: me }): Admin,
+) -> Page {
     staff_page(&o, &s, &me, staff_frame(&s), None).await
 }
 
@@ -259,12 +261,10 @@ pub(crate) struct NewAccountForm {
 
 pub(crate) async fn add_account<B: OfficeBackend>(
     State(o): State<Arc<Office<B>>>,
-    headers: HeaderMap,
+    Admin(SignedIn { session: s, clerk: me }): Admin,
     Form(form): Form<NewAccountForm>,
 ) -> Page {
-    let (s, me) = signed_in(&o, &headers).await?;
     csrf(&s, &form.csrf)?;
-    need(&s, &me, Role::Admin)?;
     let username = form.username.trim().to_lowercase();
     let lang = s.lang;
     let title = lang.pick("Not added", "Nicht hinzugefügt");
@@ -306,13 +306,11 @@ pub(crate) async fn add_account<B: OfficeBackend>(
 
 pub(crate) async fn disable_account<B: OfficeBackend>(
     State(o): State<Arc<Office<B>>>,
-    headers: HeaderMap,
     Path(id): Path<i64>,
+    Admin(SignedIn { session: s, clerk: me }): Admin,
     Form(form): Form<CsrfForm>,
 ) -> Page {
-    let (s, me) = signed_in(&o, &headers).await?;
     csrf(&s, &form.csrf)?;
-    need(&s, &me, Role::Admin)?;
     let lang = s.lang;
     if id == me.id {
         let (title, text) = lang.pick(

@@ -38,17 +38,15 @@ fn import_frame(s: &Session<Clerk>) -> Frame {
     Frame::new(s, s.lang.pick("Import a statement", "Kontoauszug einlesen"), "import")
 }
 
-pub(crate) async fn import_form<B: OfficeBackend>(State(o): State<Arc<Office<B>>>, headers: HeaderMap) -> Page {
-    let (s, _) = signed_in(&o, &headers).await?;
+pub(crate) async fn import_form(SignedIn { session: s, .. }: SignedIn) -> Page {
     Ok(html(StatusCode::OK, ImportPage { f: import_frame(&s), result: None }.render(), None))
 }
 
 pub(crate) async fn import<B: OfficeBackend>(
     State(o): State<Arc<Office<B>>>,
-    headers: HeaderMap,
+    SignedIn { session: s, clerk }: SignedIn,
     mut multipart: Multipart,
 ) -> Page {
-    let (s, clerk) = signed_in(&o, &headers).await?;
     let mut token = String::new();
     let mut file = None;
     let lang = s.lang;
@@ -198,8 +196,10 @@ fn exceptions_frame(s: &Session<Clerk>) -> Frame {
     Frame::new(s, s.lang.pick("Exceptions", "Klärungsfälle"), "exceptions")
 }
 
-pub(crate) async fn exceptions<B: OfficeBackend>(State(o): State<Arc<Office<B>>>, headers: HeaderMap) -> Page {
-    let (s, _) = signed_in(&o, &headers).await?;
+pub(crate) async fn exceptions<B: OfficeBackend>(
+    State(o): State<Arc<Office<B>>>,
+    SignedIn { session: s, .. }: SignedIn,
+) -> Page {
     exceptions_page(&o, &s, exceptions_frame(&s), None).await
 }
 
@@ -211,11 +211,10 @@ pub(crate) struct MatchForm {
 
 pub(crate) async fn match_entry<B: OfficeBackend>(
     State(o): State<Arc<Office<B>>>,
-    headers: HeaderMap,
     Path(id): Path<i64>,
+    SignedIn { session: s, clerk }: SignedIn,
     Form(form): Form<MatchForm>,
 ) -> Page {
-    let (s, clerk) = signed_in(&o, &headers).await?;
     csrf(&s, &form.csrf)?;
     let ticket = ticket_of(&s, &form.ticket, "/office/exceptions")?;
     let done = o.store.match_by_hand(id, &ticket, clerk.id, now_ms()).await.map_err(|e| db_failed(&s, e))?;
@@ -241,13 +240,11 @@ pub(crate) async fn match_entry<B: OfficeBackend>(
 
 pub(crate) async fn book_out<B: OfficeBackend>(
     State(o): State<Arc<Office<B>>>,
-    headers: HeaderMap,
     Path(id): Path<i64>,
+    Supervisor(SignedIn { session: s, clerk }): Supervisor,
     Form(form): Form<ReasonForm>,
 ) -> Page {
-    let (s, clerk) = signed_in(&o, &headers).await?;
     csrf(&s, &form.csrf)?;
-    need(&s, &clerk, Role::Supervisor)?;
     let reason = reason(&s, &form.reason, "/office/exceptions")?;
     let done = o.store.book_out(id, &reason, clerk.id, now_ms()).await.map_err(|e| db_failed(&s, e))?;
     let f = exceptions_frame(&s);
@@ -262,11 +259,10 @@ pub(crate) async fn book_out<B: OfficeBackend>(
 
 pub(crate) async fn entry_details<B: OfficeBackend>(
     State(o): State<Arc<Office<B>>>,
-    headers: HeaderMap,
     Path(id): Path<i64>,
+    SignedIn { session: s, clerk }: SignedIn,
     Form(form): Form<PurposeForm>,
 ) -> Page {
-    let (s, clerk) = signed_in(&o, &headers).await?;
     csrf(&s, &form.csrf)?;
     let purpose = purpose(&s, &form.purpose, "/office/exceptions")?;
     let details = documents::bank_details(&o, &clerk, id, &purpose)
