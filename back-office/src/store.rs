@@ -5,7 +5,7 @@
 //! ticket number and entry id, and sends only ledger facts and sealed bytes.
 
 use fieldseal_core::notice::iso_date;
-use fieldseal_core::policy::{Action, Assessment, Status};
+use fieldseal_core::policy::{Action, Assessment, Policy, Status};
 use fieldseal_core::ticket::TicketNumber;
 use fieldseal_portal::backend::CaseSummary;
 use serde::{Deserialize, Serialize};
@@ -270,7 +270,7 @@ pub fn ms_day(ms: i64) -> Date {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "ask", rename_all = "snake_case", deny_unknown_fields)]
 pub enum OfficeAsk {
-    /// The deadline policy in force, described for people.
+    /// The deadline policy in force.
     Policy,
     /// A clerk account by id.
     Clerk { id: i64 },
@@ -360,7 +360,7 @@ pub enum OfficeAsk {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "answer", content = "value", rename_all = "snake_case")]
 pub enum OfficeAnswer {
-    Policy(String),
+    Policy(Policy),
     Clerk(Option<ClerkRow>),
     Clerks(Vec<ClerkRow>),
     Inserted(Option<i64>),

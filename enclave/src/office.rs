@@ -137,10 +137,6 @@ pub fn router<P: Platform + 'static>(
         authority_key: authority,
         vault,
     };
-    let config = OfficeConfig {
-        // Served over the zone's TLS only.
-        secure_cookies: true,
-        idle: Duration::from_secs(settings.idle_secs.clamp(1, 24 * 3600)),
-    };
+    let config = OfficeConfig { idle: Duration::from_secs(settings.idle_secs.clamp(1, 24 * 3600)) };
     fieldseal_office::web::router(Office::new(backend, config))
 }

@@ -33,7 +33,7 @@ pub async fn answer(
 ) -> (OfficeAnswer, Vec<Vec<u8>>) {
     use OfficeAnswer as A;
     let answer = match ask {
-        OfficeAsk::Policy => A::Policy(db.policy().describe()),
+        OfficeAsk::Policy => A::Policy(db.policy().clone()),
         OfficeAsk::Clerk { id } => db.clerk(id).await.map_or_else(failed, A::Clerk),
         OfficeAsk::ClerkByName { username } => db.clerk_by_name(&username).await.map_or_else(failed, A::Clerk),
         OfficeAsk::Clerks => db.clerks().await.map_or_else(failed, A::Clerks),

@@ -398,6 +398,12 @@ fn roles_csrf_limits_and_refusals_over_http() {
     let backend = Backend::sqlite();
     let mut w = world(&backend);
     let url = w.server.zone_url();
+    // ASVS 3.3.1: the office's session cookie is `__Host-` (Secure, Path=/, no Domain).
+    let mut visitor = w.server.client();
+    let first = visitor.exchange("GET", &format!("{url}/office/login"), None, &[]);
+    let cookie = first.headers.iter().find(|h| h.starts_with("set-cookie:")).expect("a session cookie");
+    assert!(cookie.starts_with("set-cookie: __Host-fs_office=") && cookie.contains("Path=/;"), "{cookie}");
+    assert!(cookie.contains("Secure") && cookie.contains("HttpOnly") && !cookie.contains("Domain"), "{cookie}");
     let mut clerk = w.server.client().clerk(&url, CLERK.0, CLERK.1);
     let (_, _, page) = clerk.get(&format!("{url}/office/deadlines"));
     let csrf = csrf_of(&page);
@@ -726,6 +732,10 @@ fn office_speaks_german() {
         assert!(dashboard.contains(text), "{text}: {dashboard}");
     }
     assert!(!dashboard.contains("Cases by status") && !dashboard.contains("Sign out"), "{dashboard}");
+    assert!(
+        dashboard.contains("§ 56 OWiG: wirksam nur bei vollständiger Zahlung"),
+        "the policy in German: {dashboard}"
+    );
 
     let (_, _, import) = sup.get(&format!("{url}/office/import"));
     assert!(import.contains(">Kontoauszug einlesen</h1>") && import.contains("Derselbe Auszug"), "{import}");

@@ -6,7 +6,7 @@ use std::future::Future;
 
 use fieldseal_core::catalogue::Offence;
 use fieldseal_core::payer::BankDetails;
-use fieldseal_core::policy::{Assessment, Status};
+use fieldseal_core::policy::{Assessment, Policy, Status};
 use fieldseal_core::seal::{EnclavePublicKey, VerifyingKey};
 use fieldseal_core::ticket::TicketNumber;
 use fieldseal_core::vault::VaultKey;
@@ -93,8 +93,8 @@ macro_rules! answer {
 }
 
 impl<B: OfficeBackend> Store<B> {
-    /// The deadline policy in force, for people.
-    pub async fn policy(&self) -> Result<String, StoreError> {
+    /// The deadline policy in force.
+    pub async fn policy(&self) -> Result<Policy, StoreError> {
         answer!(self, OfficeAsk::Policy, OfficeAnswer::Policy(p) => p)
     }
 

@@ -27,7 +27,19 @@ use self::backend::{OfficeBackend, Store};
 use crate::store::OfficeAsk;
 
 /// The back office's session cookie (its own, scoped to `/office`).
-pub const COOKIE: &str = "fs_office";
+pub const COOKIE: &str = "__Host-fs_office";
+
+/// The `Set-Cookie` value for an office session: the `__Host-` prefix (ASVS 3.3.1) holds the
+/// browser to `Secure`, `Path=/` and no `Domain`, so no other host or plain-http page can plant
+/// or replace it.
+pub(crate) fn session_cookie(id: &str) -> String {
+    fieldseal_portal::web::session::set_named_cookie(COOKIE, "/", id, true)
+}
+
+/// The `Set-Cookie` value that deletes the office session's cookie.
+pub(crate) fn clear_session_cookie() -> String {
+    fieldseal_portal::web::session::clear_named_cookie(COOKIE, "/", true)
+}
 /// Largest statement upload: about 140,000 transfers of a German bank's camt.053; parsing
 /// needs about 6.5 times the file in memory.
 pub const MAX_UPLOAD: usize = 128 << 20;
@@ -58,8 +70,6 @@ pub struct Clerk {
 /// Settings of the back office.
 #[derive(Debug, Clone)]
 pub struct OfficeConfig {
-    /// Mark the session cookie `Secure`.
-    pub secure_cookies: bool,
     /// Idle time-out of a session.
     pub idle: Duration,
 }
@@ -71,7 +81,6 @@ pub struct Office<B> {
     pub(crate) failures: Limiter<String>,
     /// Failed tries at the first-administrator setup, for everyone together.
     pub(crate) setup_failures: Limiter<()>,
-    pub(crate) config: OfficeConfig,
     csp: HeaderValue,
 }
 
@@ -83,7 +92,6 @@ impl<B: OfficeBackend> Office<B> {
             sessions: Sessions::new(config.idle),
             failures: Limiter::new(PER_NAME),
             setup_failures: Limiter::new(pages::SETUP_RULE),
-            config,
             csp: HeaderValue::from_static(
                 "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
                  frame-ancestors 'none'; base-uri 'none'",

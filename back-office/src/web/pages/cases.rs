@@ -91,7 +91,7 @@ pub(crate) async fn dashboard<B: OfficeBackend>(
         paid_today: money_signed(d.payments_today.1),
         exceptions: d.exceptions,
         refund_total: money_signed(d.refund_due_cents),
-        policy: o.store.policy().await.map_err(|e| db_failed(&s, e))?,
+        policy: policy_text(&o.store.policy().await.map_err(|e| db_failed(&s, e))?, s.lang),
     };
     Ok(html(StatusCode::OK, page.render(), None))
 }

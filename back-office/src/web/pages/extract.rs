@@ -116,7 +116,7 @@ impl<B: OfficeBackend> FromRequestParts<Arc<Office<B>>> for Visitor {
             Lookup::Live(session) => Self { session, cookie: None },
             _ => {
                 let session = o.sessions.create(browser_lang(headers));
-                let cookie = session::set_named_cookie(COOKIE, "/office", &session.id, o.config.secure_cookies);
+                let cookie = super::super::session_cookie(&session.id);
                 Self { session, cookie: Some(cookie) }
             }
         })

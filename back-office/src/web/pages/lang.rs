@@ -63,6 +63,11 @@ pub(crate) async fn switch_lang<B: OfficeBackend>(
     res
 }
 
+/// The deadline policy for people, in the page's language.
+pub(crate) fn policy_text(policy: &fieldseal_core::policy::Policy, lang: Lang) -> String {
+    lang.pick(policy.describe(), policy.describe_de())
+}
+
 /// A role's name for people (the stored names in English).
 pub(crate) fn role_label(role: Role, lang: Lang) -> &'static str {
     match (role, lang) {

@@ -49,7 +49,7 @@ pub(crate) async fn deadlines<B: OfficeBackend>(
     let steps = o.store.deadline_run(today, false, clerk.id, now_ms()).await.map_err(|e| db_failed(&s, e))?;
     let page = DeadlinesPage {
         f: Frame::new(&s, s.lang.pick("Deadlines", "Fristen"), "deadlines"),
-        policy: o.store.policy().await.map_err(|e| db_failed(&s, e))?,
+        policy: policy_text(&o.store.policy().await.map_err(|e| db_failed(&s, e))?, s.lang),
         today: today.to_string(),
         steps: step_lines(&steps, s.lang),
         applied: false,
@@ -74,7 +74,7 @@ pub(crate) async fn run_deadlines<B: OfficeBackend>(
                 format!("Der Fristenlauf ist erledigt: {} Fall/Fälle geändert.", steps.len()),
             ),
         ),
-        policy: o.store.policy().await.map_err(|e| db_failed(&s, e))?,
+        policy: policy_text(&o.store.policy().await.map_err(|e| db_failed(&s, e))?, s.lang),
         today: today.to_string(),
         steps: step_lines(&steps, lang),
         applied: true,

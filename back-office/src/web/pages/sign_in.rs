@@ -129,7 +129,7 @@ pub(crate) async fn login<B: OfficeBackend>(
             match o.sessions.sign_in(&s.id, who) {
                 Some(new) => {
                     let mut res = Redirect::to("/office/").into_response();
-                    let c = session::set_named_cookie(COOKIE, "/office", &new.id, o.config.secure_cookies);
+                    let c = super::super::session_cookie(&new.id);
                     if let Ok(v) = HeaderValue::from_str(&c) {
                         res.headers_mut().append(header::SET_COOKIE, v);
                     }
@@ -171,7 +171,7 @@ pub(crate) async fn logout<B: OfficeBackend>(
     o.sessions.end(&s.id);
     let mut res = Redirect::to("/office/login").into_response();
     let h = res.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&session::clear_named_cookie(COOKIE, "/office", o.config.secure_cookies)) {
+    if let Ok(v) = HeaderValue::from_str(&super::super::clear_session_cookie()) {
         h.append(header::SET_COOKIE, v);
     }
     h.insert("clear-site-data", HeaderValue::from_static("\"cookies\", \"storage\""));
