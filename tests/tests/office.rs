@@ -473,6 +473,10 @@ fn roles_csrf_limits_and_refusals_over_http() {
     );
     assert_eq!(status, 200);
     assert!(page.contains(objection), "the enclave opened it");
+    // The citizen wrote it and the supervisor read it over the zone's TLS: the host relayed and
+    // stored it sealed, so its memory holds no trace (the scan finds the case's ticket number).
+    assert!(w.server.memory_contains(tn.as_bytes()), "the memory scan finds what is there");
+    assert!(!w.server.memory_contains(b"Canary objection 5d1"), "the objection in the host's memory");
     let (_, _, audit) = sup.get(&format!("{url}/office/audit"));
     assert!(audit.contains("objection.received") && audit.contains("review the objection"));
 

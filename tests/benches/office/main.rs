@@ -428,7 +428,7 @@ fn main() {
     let peak_label = if peak_resets { "RSS MB start → peak" } else { "RSS MB, peak of run" };
     let cores = std::thread::available_parallelism().map_or(0, usize::from);
     println!(
-        "statement import: {n_entries} transfers against {n_cases} open cases; {cores} cores; server code, in-process enclave"
+        "statement import: {n_entries} transfers against {n_cases} open cases; {cores} cores; the office's code as in the zone, the host's answers in this process"
     );
     println!("load average at start: {} (other processes on the machine share its cores)", load_average());
     if !peak_resets {
