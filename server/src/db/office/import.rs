@@ -40,8 +40,13 @@ impl Db {
                     .await
                     .map_err(q("setting up an import"))?;
             }
+            let mut seen = Seen {
+                booked: booked_under_any(&mut tx, chunk.iter().map(|e| e.key.as_str())).await?,
+                cases: cases_of(&mut tx, chunk.iter().flat_map(|e| e.candidates.iter().map(TicketNumber::digits)))
+                    .await?,
+            };
             for e in chunk {
-                out.push(self.book_entry(&mut tx, import_id, e, clerk, now).await?);
+                out.push(self.book_entry(&mut tx, import_id, e, clerk, now, &mut seen).await?);
             }
             tx.commit().await.map_err(q("committing an import"))?;
         }
@@ -84,10 +89,11 @@ impl Db {
         e: &EntryToBook,
         clerk: i64,
         now: i64,
+        seen: &mut Seen,
     ) -> Result<Booked, DbError> {
         // A key booked before is the same transfer again (nothing to do), or another transfer
         // under a reused bank reference: that one is booked under a key of its own, as an exception.
-        let (key, reused_note) = match self.booked_under(tx, &e.key).await? {
+        let (key, reused_note) = match seen.booked.get(&e.key).cloned() {
             None => (e.key.clone(), None),
             Some((amount_cents, currency, booking_date)) => {
                 let first = Booking { amount_cents, currency: &currency, booking_date };
@@ -96,7 +102,7 @@ impl Db {
                 match rebooking::compare(&e.key, &first, &again) {
                     Rebooking::Same => return Ok(Booked::Duplicate),
                     Rebooking::Other { key, note } => {
-                        if self.booked_under(tx, &key).await?.is_some() {
+                        if seen.booked.contains_key(&key) || self.booked_under(tx, &key).await?.is_some() {
                             return Ok(Booked::Duplicate);
                         }
                         (key, Some(note))
@@ -106,12 +112,10 @@ impl Db {
         };
         let forced_note = reused_note.or_else(|| e.forced_note.clone());
         // The strongest candidate that is a known case; two known cases of equal rank are ambiguous.
-        let mut known = Vec::new();
-        for t in &e.candidates {
-            if let Some(case) = ledger_case_in(tx, t.digits()).await? {
-                known.push(case);
-            }
-        }
+        // The chunk's cases were read at its start; booking a payment changes none of the facts
+        // an assessment starts from (amount, deadlines, reminders, escalation, withdrawal).
+        let mut known: Vec<LedgerCase> =
+            e.candidates.iter().filter_map(|t| seen.cases.get(t.digits()).cloned()).collect();
         let matched = match (known.len(), e.currency.as_str()) {
             _ if forced_note.is_some() => Err(forced_note.clone().unwrap_or_default()),
             (_, c) if c != "EUR" => Err(format!("currency {c}: only EUR is booked automatically")),
@@ -143,6 +147,7 @@ impl Db {
         .fetch_one(&mut **tx)
         .await
         .map_err(q("storing a bank entry"))?;
+        seen.booked.insert(key.clone(), (e.amount_cents, e.currency.clone(), e.booking_date));
         match matched {
             Ok(case) => {
                 let a = count_payment(
@@ -173,7 +178,8 @@ impl Db {
         }
     }
 
-    /// Amount, currency and booking date of the transfer booked under `key`, if one is.
+    /// Amount, currency and booking date of the transfer booked under `key`, if one is (keys
+    /// not read at the chunk's start: a reused reference's own key).
     async fn booked_under(&self, tx: &mut Tx<'_>, key: &str) -> Result<Option<(u64, String, Date)>, DbError> {
         let row: Option<(i64, String, String)> =
             sqlx::query_as("SELECT amount_cents, currency, booking_date FROM bank_entries WHERE entry_key = $1")
@@ -312,4 +318,68 @@ impl Db {
         tx.commit().await.map_err(q("committing a book-out"))?;
         Ok(Ok(()))
     }
+}
+
+/// What a chunk's booking looks up, read once at its start: the transfers already booked under
+/// its keys (kept up to date as it books) and the cases its ticket numbers name.
+struct Seen {
+    booked: std::collections::HashMap<String, (u64, String, Date)>,
+    cases: std::collections::HashMap<String, LedgerCase>,
+}
+
+/// `$1, $2, … $n`.
+fn placeholders(n: usize) -> String {
+    (1..=n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// Amount, currency and booking date of the transfers booked under any of `keys`.
+async fn booked_under_any<'k>(
+    tx: &mut Tx<'_>,
+    keys: impl Iterator<Item = &'k str>,
+) -> Result<std::collections::HashMap<String, (u64, String, Date)>, DbError> {
+    let keys: Vec<&str> = keys.collect();
+    let mut out = std::collections::HashMap::with_capacity(keys.len());
+    if keys.is_empty() {
+        return Ok(out);
+    }
+    let sql = format!(
+        "SELECT entry_key, amount_cents, currency, booking_date FROM bank_entries WHERE entry_key IN ({})",
+        placeholders(keys.len())
+    );
+    let mut query = sqlx::query_as::<_, (String, i64, String, String)>(sqlx::AssertSqlSafe(sql));
+    for k in keys {
+        query = query.bind(k);
+    }
+    for (key, amount, currency, date) in query.fetch_all(&mut **tx).await.map_err(q("looking up bank entries"))? {
+        let amount = u64::try_from(amount).map_err(|_| DbError::Corrupt("a negative bank entry amount"))?;
+        let date =
+            fieldseal_core::notice::parse_iso_date(&date).ok_or(DbError::Corrupt("a bank entry's booking date"))?;
+        out.insert(key, (amount, currency, date));
+    }
+    Ok(out)
+}
+
+/// The ledger of every case among `tickets` (digits) that exists.
+async fn cases_of<'t>(
+    tx: &mut Tx<'_>,
+    tickets: impl Iterator<Item = &'t str>,
+) -> Result<std::collections::HashMap<String, LedgerCase>, DbError> {
+    let mut tickets: Vec<&str> = tickets.collect();
+    tickets.sort_unstable();
+    tickets.dedup();
+    let mut out = std::collections::HashMap::with_capacity(tickets.len());
+    if tickets.is_empty() {
+        return Ok(out);
+    }
+    let sql =
+        format!("SELECT {} FROM cases c WHERE c.ticket_number IN ({})", ledger_columns!(), placeholders(tickets.len()));
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for t in tickets {
+        query = query.bind(t);
+    }
+    for row in query.fetch_all(&mut **tx).await.map_err(q("reading cases' ledgers"))? {
+        let case = ledger_case(&row)?;
+        out.insert(case.ticket.digits().to_owned(), case);
+    }
+    Ok(out)
 }
