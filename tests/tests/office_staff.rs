@@ -109,3 +109,43 @@ fn totp_is_required_and_a_code_counts_once() {
     let mut other = server.client();
     assert_eq!(login(&mut other, &code), 401, "the same code does not sign in twice");
 }
+
+/// Tried as a rogue operator would: an administrator disables a clerk who is signed in; the
+/// host then puts the administrator's (genuine, active) record under the clerk's id, hoping
+/// the clerk's open session goes on. The zone sees the name changed under the session and ends
+/// it, as it ends a disabled clerk's.
+#[test]
+fn a_disabled_clerk_is_not_kept_alive_by_another_accounts_record() {
+    let backend = Backend::sqlite();
+    let data = TempDir::new("office-swap");
+    let authority = Authority::new();
+    let server = Server::start_with(&data.0, &backend, 0, &["--authority-key", &authority.public]);
+    let url = server.zone_url();
+    let mut admin = set_up_admin(&server, &authority, ADMIN.0, ADMIN.1);
+    add_account(&mut admin, &url, "tom", "clerk", "Aktenordner-gruen-7", false);
+    let mut tom = server.client().clerk(&url, "tom", "Aktenordner-gruen-7");
+    let (_, _, staff) = admin.get(&format!("{url}/office/staff"));
+    let row = staff.split("data-clerk=\"tom\"").nth(1).expect("tom's row");
+    let id = row.split("/office/staff/").nth(1).and_then(|r| r.split('/').next()).expect("an id").to_owned();
+    let (status, _, _) = admin.post_page(&format!("{url}/office/staff/{id}/disable"), &[("csrf", &csrf_of(&staff))]);
+    assert_eq!(status, 200);
+
+    let db = fieldseal_tests::block_on(fieldseal_server::db::Db::open(None, &data.0)).expect("the host's database");
+    let ada = fieldseal_tests::block_on(db.clerk_by_name(ADMIN.0)).expect("reads").expect("ada").sealed;
+    let sqlite = format!("sqlite://{}", data.0.join("server.sqlite3").display());
+    fieldseal_tests::block_on(async {
+        use sqlx::Connection as _;
+        let mut conn = sqlx::AnyConnection::connect(&sqlite).await.expect("the host's SQLite file");
+        sqlx::query("UPDATE clerks SET username = 'ada-moved' WHERE username = 'ada'")
+            .execute(&mut conn)
+            .await
+            .expect("moved");
+        sqlx::query("UPDATE clerks SET username = 'ada', sealed = $1 WHERE username = 'tom'")
+            .bind(ada)
+            .execute(&mut conn)
+            .await
+            .expect("swapped");
+    });
+    let (status, location, _) = tom.get(&format!("{url}/office/"));
+    assert_eq!((status, location.as_str()), (303, "/office/login"), "tom's session ended");
+}

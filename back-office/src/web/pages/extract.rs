@@ -45,7 +45,9 @@ impl<B: OfficeBackend> FromRequestParts<Arc<Office<B>>> for SignedIn {
             return Err(Redirect::to("/office/login").into_response());
         };
         match o.store.clerk(clerk.id).await {
-            Ok(Some(row)) if !row.disabled => Ok(Self { session: s, clerk }),
+            // The record opens only for its own name; the name must still be the session's (a
+            // host that put another account's record under this id is not believed).
+            Ok(Some(row)) if !row.disabled && row.username == clerk.username => Ok(Self { session: s, clerk }),
             Ok(_) => {
                 o.sessions.end(&s.id);
                 Err(Redirect::to("/office/login").into_response())
