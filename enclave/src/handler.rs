@@ -377,15 +377,6 @@ mod tests {
         assert_eq!(held.load(Ordering::Acquire), BUDGET - 10, "nothing counted for what was not kept");
     }
 
-    fn raw_request(kind: u8, fields: &[&[u8]]) -> Vec<u8> {
-        let mut payload = vec![PROTOCOL_VERSION, kind, u8::try_from(fields.len()).expect("few")];
-        for field in fields {
-            payload.extend_from_slice(&u32::try_from(field.len()).expect("small").to_be_bytes());
-            payload.extend_from_slice(field);
-        }
-        payload
-    }
-
     /// Tried as a rogue operator would: the host's user sends the retired requests that used to
     /// release personal data — the citizen view (0x03) with the right access code, the clerk
     /// view of a case (0x04), of an objection (0x05) and of a payer's bank details (0x06), each
@@ -412,10 +403,13 @@ mod tests {
                 fields.push(actor);
             }
             fields.extend(f.sealed.blobs.iter().map(Vec::as_slice));
-            asks.push(raw_request(kind, &fields));
+            asks.push(fieldseal_core::wire::enclave::encode(kind, &fields));
         }
-        asks.push(raw_request(0x05, &[ticket.digits().as_bytes(), &objection, purpose, actor]));
-        asks.push(raw_request(0x06, &[b"E/1", &details, purpose, actor]));
+        asks.push(fieldseal_core::wire::enclave::encode(
+            0x05,
+            &[ticket.digits().as_bytes(), &objection, purpose, actor],
+        ));
+        asks.push(fieldseal_core::wire::enclave::encode(0x06, &[b"E/1", &details, purpose, actor]));
         for payload in asks {
             let answer = f.enclave.handle(&payload, 1_795_000_000_000);
             let text = String::from_utf8_lossy(&answer);

@@ -10,7 +10,7 @@ use std::os::unix::net::UnixStream;
 
 use fieldseal_core::notice::Notice;
 use fieldseal_core::sync::{self, SyncOptions};
-use fieldseal_core::wire::enclave::{ErrorCode, PROTOCOL_VERSION, Request, Response, read_frame, write_frame};
+use fieldseal_core::wire::enclave::{ErrorCode, Request, Response, encode, read_frame, write_frame};
 use fieldseal_server::blobs::{BlobStore as _, LocalBlobStore};
 use fieldseal_server::db::Db;
 use fieldseal_tests::office::{Authority, set_up_admin};
@@ -40,15 +40,6 @@ fn world() -> World {
     sync::sync_outbox(&mut phone.store, &server.transport(), &SyncOptions::default(), &mut |_| {}).expect("syncs");
     let db = block_on(Db::open(None, &data.0)).expect("the host's database");
     World { data, server, a, b, db, _phone: phone, _authority: authority }
-}
-
-fn raw(kind: u8, fields: &[&[u8]]) -> Vec<u8> {
-    let mut payload = vec![PROTOCOL_VERSION, kind, u8::try_from(fields.len()).expect("few")];
-    for field in fields {
-        payload.extend_from_slice(&u32::try_from(field.len()).expect("small").to_be_bytes());
-        payload.extend_from_slice(field);
-    }
-    payload
 }
 
 fn contains(hay: &[u8], needle: &str) -> bool {
@@ -86,7 +77,7 @@ fn the_socket_answers_no_kind_with_personal_data() {
     let mut answered = 0;
     for kind in 0..=u8::MAX {
         for fields in &shapes {
-            let answer = ask(&raw(kind, fields));
+            let answer = ask(&encode(kind, fields));
             assert!(!contains(&answer, "M-RA") && !contains(&answer, "M RA"), "kind {kind:#x}: a plate");
             match Response::from_payload(&answer).expect("an answer") {
                 Response::Error(e) => {

@@ -354,7 +354,13 @@ pub fn write_frame(w: &mut impl Write, payload: &[u8]) -> Result<(), FrameError>
     Ok(())
 }
 
-fn encode(kind: u8, fields: &[&[u8]]) -> Vec<u8> {
+/// A payload of `kind` with `fields`, whatever they are: what [`Request::to_payload`] and
+/// [`Response::to_payload`] write, and what a test or a fuzz seed sends as a rogue peer would
+/// (a retired kind, a wrong field count).
+///
+/// # Panics
+/// With more than 255 fields.
+pub fn encode(kind: u8, fields: &[&[u8]]) -> Vec<u8> {
     let total: usize = 3 + fields.iter().map(|f| 4 + f.len()).sum::<usize>();
     let mut out = Vec::with_capacity(total);
     out.push(PROTOCOL_VERSION);
