@@ -270,6 +270,15 @@ async fn case_page<B: OfficeBackend>(
     Ok(html(StatusCode::OK, page.render(), None))
 }
 
+/// What every form on a case page checks first: the form's token and the case's ticket number;
+/// returns the ticket and the case page's address (where a refusal leads back to).
+fn case_form(s: &Session<Clerk>, token: &str, raw: &str) -> Result<(TicketNumber, String), Response> {
+    csrf(s, token)?;
+    let ticket = ticket_of(s, raw, "/office/cases")?;
+    let back = format!("/office/case/{}", ticket.digits());
+    Ok((ticket, back))
+}
+
 pub(crate) async fn case<B: OfficeBackend>(
     State(o): State<Arc<Office<B>>>,
     Path(raw): Path<String>,
@@ -287,9 +296,7 @@ pub(crate) async fn open_case<B: OfficeBackend>(
     SignedIn { session: s, clerk }: SignedIn,
     Form(form): Form<PurposeForm>,
 ) -> Page {
-    csrf(&s, &form.csrf)?;
-    let ticket = ticket_of(&s, &raw, "/office/cases")?;
-    let back = format!("/office/case/{}", ticket.digits());
+    let (ticket, back) = case_form(&s, &form.csrf, &raw)?;
     let purpose = purpose(&s, &form.purpose, &back)?;
     let view = documents::clerk_view(&o, &clerk, &ticket, &purpose)
         .await
@@ -323,9 +330,7 @@ pub(crate) async fn open_objection<B: OfficeBackend>(
     SignedIn { session: s, clerk }: SignedIn,
     Form(form): Form<PurposeForm>,
 ) -> Page {
-    csrf(&s, &form.csrf)?;
-    let ticket = ticket_of(&s, &raw, "/office/cases")?;
-    let back = format!("/office/case/{}", ticket.digits());
+    let (ticket, back) = case_form(&s, &form.csrf, &raw)?;
     let purpose = purpose(&s, &form.purpose, &back)?;
     let objection = documents::objection(&o, &clerk, &ticket, &purpose)
         .await
@@ -356,9 +361,7 @@ pub(crate) async fn withdraw<B: OfficeBackend>(
     Supervisor(SignedIn { session: s, clerk }): Supervisor,
     Form(form): Form<ReasonForm>,
 ) -> Page {
-    csrf(&s, &form.csrf)?;
-    let ticket = ticket_of(&s, &raw, "/office/cases")?;
-    let back = format!("/office/case/{}", ticket.digits());
+    let (ticket, back) = case_form(&s, &form.csrf, &raw)?;
     let reason = reason(&s, &form.reason, &back)?;
     let kind = if form.kind == "cancel" { "cancelled" } else { "withdrawn" };
     let text = format!("{kind}: {reason}");
@@ -423,9 +426,7 @@ pub(crate) async fn refund<B: OfficeBackend>(
     Supervisor(SignedIn { session: s, clerk }): Supervisor,
     Form(form): Form<RefundForm>,
 ) -> Page {
-    csrf(&s, &form.csrf)?;
-    let ticket = ticket_of(&s, &raw, "/office/cases")?;
-    let back = format!("/office/case/{}", ticket.digits());
+    let (ticket, back) = case_form(&s, &form.csrf, &raw)?;
     let lang = s.lang;
     let Some(amount) = parse_amount(&form.amount) else {
         let (title, text) = lang.pick(
@@ -471,9 +472,7 @@ pub(crate) async fn hearing_form<B: OfficeBackend>(
     SignedIn { session: s, clerk }: SignedIn,
     Form(form): Form<PurposeForm>,
 ) -> Page {
-    csrf(&s, &form.csrf)?;
-    let ticket = ticket_of(&s, &raw, "/office/cases")?;
-    let back = format!("/office/case/{}", ticket.digits());
+    let (ticket, back) = case_form(&s, &form.csrf, &raw)?;
     let purpose = purpose(&s, &form.purpose, &back)?;
     let case = o.store.ledger_case(&ticket).await.map_err(|e| db_failed(&s, e))?;
     let Some(case) = case.filter(|c| c.escalated_at_ms.is_some()) else {
