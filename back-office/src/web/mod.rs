@@ -107,17 +107,7 @@ pub(crate) fn now_ms() -> i64 {
 
 /// The back office's pages, all under `/office/`.
 pub fn router<B: OfficeBackend>(office: Arc<Office<B>>) -> Router {
-    let sweeper = Arc::downgrade(&office);
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(60));
-        loop {
-            tick.tick().await;
-            match sweeper.upgrade() {
-                Some(o) => o.sessions.sweep(),
-                None => break,
-            }
-        }
-    });
+    fieldseal_portal::web::session::sweep_while_alive(&office, |o| &o.sessions);
     let headers = Arc::clone(&office);
     Router::new()
         .route("/office", get(|| async { axum::response::Redirect::to("/office/") }))

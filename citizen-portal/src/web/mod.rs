@@ -119,17 +119,7 @@ impl<B: Backend> Portal<B> {
 
 /// The citizen pages as a router; the server merges it with its API.
 pub fn router<B: Backend>(portal: Arc<Portal<B>>) -> Router {
-    let sweeper = Arc::downgrade(&portal);
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(60));
-        loop {
-            tick.tick().await;
-            match sweeper.upgrade() {
-                Some(p) => p.sessions.sweep(),
-                None => break,
-            }
-        }
-    });
+    session::sweep_while_alive(&portal, |p| &p.sessions);
     let headers_portal = Arc::clone(&portal);
     Router::new()
         .route("/", get(pages::start::<B>))
@@ -234,8 +224,26 @@ pub(crate) fn client_ip(peer: IpAddr, headers: &HeaderMap, config: &PortalConfig
         .unwrap_or(peer)
 }
 
-fn cookie_header(headers: &HeaderMap) -> Option<&str> {
+/// The request's `Cookie` header as text, if it has one.
+pub fn cookie_header(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::COOKIE).and_then(|v| v.to_str().ok())
+}
+
+/// An HTML answer with a status and, when the session is new or rotated, its cookie (the
+/// citizen portal's and the back office's pages alike).
+pub fn html(status: axum::http::StatusCode, body: Result<String, askama::Error>, cookie: Option<String>) -> Response {
+    use axum::response::IntoResponse as _;
+    let mut res = match body {
+        Ok(b) => (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], b).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "page did not render");
+            (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "something went wrong").into_response()
+        }
+    };
+    if let Some(c) = cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        res.headers_mut().append(header::SET_COOKIE, c);
+    }
+    res
 }
 
 fn now_ms() -> i64 {

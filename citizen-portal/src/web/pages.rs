@@ -146,20 +146,7 @@ struct ReceiptPage {
     issued: String,
 }
 
-/// An HTML answer with a status and, when the session is new or rotated, its cookie.
-pub(crate) fn html(status: StatusCode, body: Result<String, askama::Error>, cookie: Option<String>) -> Response {
-    let mut res = match body {
-        Ok(b) => (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], b).into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "page did not render");
-            (StatusCode::INTERNAL_SERVER_ERROR, "something went wrong").into_response()
-        }
-    };
-    if let Some(c) = cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
-        res.headers_mut().append(header::SET_COOKIE, c);
-    }
-    res
-}
+pub(crate) use super::html;
 
 /// The session a request belongs to, or a new one (with the cookie to set) and whether an
 /// old one had timed out.

@@ -185,6 +185,26 @@ pub fn named_cookie_value<'h>(header: Option<&'h str>, name: &str) -> Option<&'h
     })
 }
 
+/// Sweeps the sessions `sessions` picks out of `owner` once a minute, for as long as `owner`
+/// lives (call it inside the tokio runtime that serves the pages).
+pub fn sweep_while_alive<O, T>(owner: &std::sync::Arc<O>, sessions: fn(&O) -> &Sessions<T>)
+where
+    O: Send + Sync + 'static,
+    T: Clone + Send + Sync + 'static,
+{
+    let owner = std::sync::Arc::downgrade(owner);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            match owner.upgrade() {
+                Some(o) => sessions(&o).sweep(),
+                None => break,
+            }
+        }
+    });
+}
+
 /// The `Set-Cookie` value for a portal session id (always `Secure`: the portal is served only
 /// over the zone's TLS).
 pub fn set_cookie(id: &str) -> String {

@@ -15,12 +15,9 @@ use std::convert::Infallible;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
-use super::*;
+use fieldseal_portal::web::cookie_header;
 
-/// The session's cookie value, if the request carries one.
-fn cookie_header(headers: &HeaderMap) -> Option<&str> {
-    headers.get(header::COOKIE).and_then(|v| v.to_str().ok())
-}
+use super::*;
 
 /// A signed-in clerk and the session. Refused with a redirect to `/office/login` (or
 /// `/office/login?expired=1` after the idle time-out); a clerk whose account is disabled or

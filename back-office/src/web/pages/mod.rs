@@ -141,19 +141,7 @@ fn today() -> time::Date {
     time::OffsetDateTime::now_utc().date()
 }
 
-fn html(status: StatusCode, body: Result<String, askama::Error>, cookie: Option<String>) -> Response {
-    let mut res = match body {
-        Ok(b) => (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], b).into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "a back-office page did not render");
-            (StatusCode::INTERNAL_SERVER_ERROR, "the page could not be shown").into_response()
-        }
-    };
-    if let Some(c) = cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
-        res.headers_mut().append(header::SET_COOKIE, c);
-    }
-    res
-}
+use fieldseal_portal::web::html;
 
 #[derive(Template)]
 #[template(path = "office/message.html")]
