@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::seal::{EnclavePublicKey, SigningKey, VerifyingKey, sha256};
-use crate::ticket::ACCESS_CODE_ALPHABET;
+use crate::ticket::{normalise_typed_code, random_code};
 
 /// Domain separation of the authority's signatures.
 pub const STATEMENT_CONTEXT: &[u8] = b"fieldseal authority statement v1";
@@ -57,21 +57,12 @@ pub enum StatementError {
 
 /// A fresh one-time setup code, shown once to the authority's officer.
 pub fn make_setup_code() -> Zeroizing<String> {
-    Zeroizing::new(
-        (0..SETUP_CODE_LEN)
-            .map(|_| char::from(ACCESS_CODE_ALPHABET[crate::hazmat::random_below(30) as usize]))
-            .collect(),
-    )
+    random_code(SETUP_CODE_LEN)
 }
 
-/// The code as typed: spaces and dashes dropped, upper case.
-pub fn normalise_setup_code(typed: &str) -> String {
-    typed.chars().filter(|c| !c.is_whitespace() && *c != '-').map(|c| c.to_ascii_uppercase()).collect()
-}
-
-/// SHA-256 of a setup code (as normalised).
+/// SHA-256 of a setup code as typed (spaces, dashes and case do not matter).
 pub fn setup_code_hash(code: &str) -> [u8; 32] {
-    sha256(normalise_setup_code(code).as_bytes())
+    sha256(normalise_typed_code(code).as_bytes())
 }
 
 /// Signs `statement` with the authority's key: the line to hand over.

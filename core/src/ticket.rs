@@ -154,13 +154,23 @@ impl Serialize for AccessCode {
     }
 }
 
+/// `len` random characters, uniform over [`ACCESS_CODE_ALPHABET`] (access and setup codes).
+pub(crate) fn random_code(len: usize) -> Zeroizing<String> {
+    Zeroizing::new(
+        (0..len).map(|_| char::from(ACCESS_CODE_ALPHABET[crate::hazmat::random_below(30) as usize])).collect(),
+    )
+}
+
+/// A code as people type it, as it is compared: upper case, without spaces and hyphens
+/// (enrolment and setup codes).
+pub fn normalise_typed_code(raw: &str) -> String {
+    raw.chars().filter(|c| !c.is_whitespace() && *c != '-').map(|c| c.to_ascii_uppercase()).collect()
+}
+
 impl AccessCode {
     /// A fresh random code (`make_*`: random), uniform over the alphabet.
     pub fn make_random() -> Self {
-        let code: String = (0..ACCESS_CODE_LEN)
-            .map(|_| char::from(ACCESS_CODE_ALPHABET[crate::hazmat::random_below(30) as usize]))
-            .collect();
-        Self(Zeroizing::new(code))
+        Self(random_code(ACCESS_CODE_LEN))
     }
 
     /// Parses what a citizen typed: case-insensitive, spaces and hyphens ignored.

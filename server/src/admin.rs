@@ -1,6 +1,7 @@
 //! `fieldseal admin`: one-time officer enrolment codes and the device list.
 
 use fieldseal_core::seal::sha256;
+use fieldseal_core::ticket::normalise_typed_code;
 
 use crate::db::{ClerkRow, Db, DbError, DeviceRow};
 use crate::relay::now_ms;
@@ -9,11 +10,6 @@ use crate::relay::now_ms;
 const ALPHABET: &[u8] = b"34679ACDEFGHJKMNPQRTUVWXY";
 /// Length of an enrolment code (16 characters of 25: 74 bits).
 pub const CODE_LEN: usize = 16;
-
-/// Upper case, without spaces and hyphens: how codes are compared.
-pub fn normalise_code(raw: &str) -> String {
-    raw.chars().filter(|c| !c.is_whitespace() && *c != '-').map(|c| c.to_ascii_uppercase()).collect()
-}
 
 fn make_code() -> String {
     let bytes = fieldseal_core::seal::make_random_key();
@@ -38,7 +34,8 @@ fn make_code() -> String {
 pub async fn issue_code(db: &Db, label: &str, hours: u32) -> Result<String, DbError> {
     let code = make_code();
     let now = now_ms();
-    db.insert_code(&sha256(normalise_code(&code).as_bytes()), label, now, now + i64::from(hours) * 3_600_000).await?;
+    db.insert_code(&sha256(normalise_typed_code(&code).as_bytes()), label, now, now + i64::from(hours) * 3_600_000)
+        .await?;
     tracing::info!(%label, hours, "enrolment code issued");
     Ok(code)
 }
@@ -63,7 +60,7 @@ mod tests {
         assert_eq!(a.len(), CODE_LEN + 3, "{a}");
         assert_eq!(a.matches('-').count(), 3);
         assert_ne!(a, make_code());
-        assert_eq!(normalise_code(&a.to_lowercase().replace('-', " ")), a.replace('-', ""));
-        assert!(normalise_code(&a).bytes().all(|b| ALPHABET.contains(&b)));
+        assert_eq!(normalise_typed_code(&a.to_lowercase().replace('-', " ")), a.replace('-', ""));
+        assert!(normalise_typed_code(&a).bytes().all(|b| ALPHABET.contains(&b)));
     }
 }

@@ -17,9 +17,9 @@ use fieldseal_core::wire::envelope::Id16;
 use fieldseal_core::wire::relay::{EnrolRequest, Enrolment, MAX_BLOB_CHUNK, MAX_SYNC_BODY};
 use serde_json::json;
 
-use crate::admin::normalise_code;
 use crate::db::EnrolOutcome;
 use crate::relay::{BlobError, Relay, now_ms};
+use fieldseal_core::ticket::normalise_typed_code;
 
 /// Largest JSON request body.
 const MAX_JSON_BODY: usize = 16 * 1024;
@@ -146,7 +146,7 @@ async fn enrol(State(relay): Shared, body: Bytes) -> Result<Json<Enrolment>, Api
     let req: EnrolRequest = serde_json::from_slice(&body)
         .map_err(|_| ApiError::BadRequest("expected {\"code\": …, \"verifying_key\": 64 hex digits}".into()))?;
     let health = relay.enclave.health().await.map_err(|e| ApiError::Unavailable(e.to_string()))?;
-    let code_hash = sha256(normalise_code(&req.code).as_bytes());
+    let code_hash = sha256(normalise_typed_code(&req.code).as_bytes());
     match relay.db.enrol(&code_hash, &req.verifying_key, now_ms()).await? {
         EnrolOutcome::Enrolled { device_id, device_prefix } => {
             tracing::info!(device = %device_id, prefix = device_prefix, "device enrolled");
