@@ -14,8 +14,11 @@ use time::Date;
 use crate::audit::AuditEntry;
 
 /// Bytes as base64 on the wire (sealed payer details).
+/// Optional bytes as base64 or `null`.
 mod b64_option {
-    use serde::{Deserialize as _, Deserializer, Serializer};
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
+    use serde::{Deserialize as _, Deserializer, Serializer, de::Error as _};
 
     pub fn serialize<S: Serializer>(bytes: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
         match bytes {
@@ -24,10 +27,9 @@ mod b64_option {
         }
     }
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
-        match Option::<serde_json::Value>::deserialize(d)? {
-            Some(v) => super::b64::deserialize(v).map(Some).map_err(serde::de::Error::custom),
-            None => Ok(None),
-        }
+        Option::<String>::deserialize(d)?
+            .map(|text| STANDARD.decode(text).map_err(|_| D::Error::custom("not base64")))
+            .transpose()
     }
 }
 
