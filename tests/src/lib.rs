@@ -261,7 +261,7 @@ impl Server {
     /// A headless Chromium that trusts only the TLS key the zone's verified attestation names.
     pub fn browser(&self, test_name: &str, width: u32, height: u32) -> browser::Result<browser::Browser> {
         let spki = zone::attested_tls_key(&self.url, &policy_for());
-        let pin = format!("--ignore-certificate-errors-spki-list={}", zone::chromium_spki_pin(&spki));
+        let pin = zone::chromium_spki_pin(&spki);
         browser::Browser::start_with(test_name, width, height, &[pin])
     }
 

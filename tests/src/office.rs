@@ -55,14 +55,7 @@ impl Default for Authority {
 
 /// The zone's public key, hex, from its attestation verified against the test policy.
 pub fn zone_key(server: &Server) -> String {
-    let doc: fieldseal_core::attestation::AttestationDocument = ureq::get(&format!("{}/v1/attestation", server.url))
-        .call()
-        .expect("attestation")
-        .body_mut()
-        .read_json()
-        .expect("an attestation document");
-    let attested = doc.verify(&policy_for(), crate::now_ms()).expect("the attestation verifies");
-    fieldseal_core::seal::hex_lower(&attested.public_key.0)
+    fieldseal_core::seal::hex_lower(&crate::zone::attested(&server.url, &policy_for()).public_key.0)
 }
 
 /// Sets `username` up as the first administrator with the authority's statement; returns the
@@ -85,6 +78,16 @@ pub fn set_up_admin(server: &Server, authority: &Authority, username: &str, pass
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("was created"), "{page}");
     c.clerk(&url, username, password)
+}
+
+/// Disables `username` as the signed-in administrator `admin` at `/office/staff`: the answer's
+/// status and page.
+pub fn disable_account(admin: &mut WebClient, url: &str, username: &str) -> (u16, String) {
+    let (_, _, staff) = admin.get(&format!("{url}/office/staff"));
+    let row = staff.split(&format!("data-clerk=\"{username}\"")).nth(1).expect("the account's row");
+    let id = row.split("/office/staff/").nth(1).and_then(|r| r.split('/').next()).expect("an id").to_owned();
+    let (status, _, page) = admin.post_page(&format!("{url}/office/staff/{id}/disable"), &[("csrf", &csrf_of(&staff))]);
+    (status, page)
 }
 
 /// Adds an account as the signed-in administrator `admin`; the TOTP secret (base32) when asked.

@@ -228,18 +228,23 @@ fn dechunk(mut data: &[u8]) -> Result<Vec<u8>, String> {
 /// The zone's TLS key hash from the attestation the host serves at `/v1/attestation`, after
 /// checking that attestation against the pinned `policy` (as a device or auditor would).
 pub fn attested_tls_key(api_url: &str, policy: &AttestationPolicy) -> [u8; 32] {
+    attested(api_url, policy).tls_spki_sha256.expect("the attestation binds the zone's TLS key")
+}
+
+/// The zone's attestation from the host's API at `api_url`, verified against `policy`.
+pub fn attested(api_url: &str, policy: &AttestationPolicy) -> fieldseal_core::attestation::AttestedEnclave {
     let doc: fieldseal_core::attestation::AttestationDocument = ureq::get(&format!("{api_url}/v1/attestation"))
         .call()
         .expect("attestation")
         .body_mut()
         .read_json()
         .expect("an attestation document");
-    let attested = doc.verify(policy, crate::now_ms()).expect("the attestation verifies against the pinned policy");
-    attested.tls_spki_sha256.expect("the attestation binds the zone's TLS key")
+    doc.verify(policy, crate::now_ms()).expect("the attestation verifies against the pinned policy")
 }
 
-/// The pin as Chromium's `--ignore-certificate-errors-spki-list` takes it (base64 SHA-256).
+/// Chromium's switch that trusts exactly this key hash (base64 SHA-256 of the SubjectPublicKeyInfo),
+/// not any certificate: `--ignore-certificate-errors-spki-list=…`.
 pub fn chromium_spki_pin(spki_sha256: &[u8; 32]) -> String {
     use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD.encode(spki_sha256)
+    format!("--ignore-certificate-errors-spki-list={}", base64::engine::general_purpose::STANDARD.encode(spki_sha256))
 }

@@ -9,7 +9,7 @@ use fieldseal_core::notice::Notice;
 use fieldseal_core::sync::{self, SyncOptions};
 use fieldseal_tests::browser::Browser;
 use fieldseal_tests::camt::{Transfer, statement};
-use fieldseal_tests::office::{Authority, add_account, set_up_admin};
+use fieldseal_tests::office::{Authority, add_account, disable_account, set_up_admin};
 use fieldseal_tests::{Backend, Phone, Server, TempDir, WebClient, bin, csrf_of, files_under, now_ms};
 
 const CANARY_PLATE: &str = "M-QX 8150";
@@ -421,11 +421,7 @@ fn roles_csrf_limits_and_refusals_over_http() {
     // Only an administrator manages staff; the administrator disables the clerk in the office,
     // and the clerk's open session ends at the next page.
     assert_eq!(clerk.get(&format!("{url}/office/staff")).0, 403);
-    let (_, _, staff) = w.admin.get(&format!("{url}/office/staff"));
-    let row = staff.split(&format!("data-clerk=\"{}\"", CLERK.0)).nth(1).expect("the clerk's row");
-    let id = row.split("/office/staff/").nth(1).and_then(|r| r.split('/').next()).expect("an id").to_owned();
-    let (status, _, staff) =
-        w.admin.post_page(&format!("{url}/office/staff/{id}/disable"), &[("csrf", &csrf_of(&staff))]);
+    let (status, staff) = disable_account(&mut w.admin, &url, CLERK.0);
     assert_eq!(status, 200, "{staff}");
     assert!(staff.contains(&format!("{} is disabled", CLERK.0)), "{staff}");
     let (status, location, _) = clerk.get(&format!("{url}/office/"));

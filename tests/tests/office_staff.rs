@@ -2,10 +2,28 @@
 //! administrator (and nothing else gets one in), administrators add accounts in the office, and
 //! TOTP codes count once. The clerks' day itself is `office.rs`.
 
-use fieldseal_tests::office::{Authority, add_account, set_up_admin};
+use fieldseal_tests::office::{Authority, add_account, disable_account, set_up_admin};
 use fieldseal_tests::{Backend, Server, TempDir, WebClient, csrf_of, files_under, now_ms};
 
 const ADMIN: (&str, &str) = ("ada", "Lochkarten-Leserin-1843");
+
+/// A server pinned to a new authority, with its first administrator signed in.
+struct Office {
+    data: TempDir,
+    server: Server,
+    url: String,
+    admin: WebClient,
+    _authority: Authority,
+}
+
+fn office(tag: &str) -> Office {
+    let data = TempDir::new(tag);
+    let authority = Authority::new();
+    let server = Server::start_with(&data.0, &Backend::sqlite(), 0, &["--authority-key", &authority.public]);
+    let url = server.zone_url();
+    let admin = set_up_admin(&server, &authority, ADMIN.0, ADMIN.1);
+    Office { data, server, url, admin, _authority: authority }
+}
 
 /// Tried as a rogue operator would, with the host's user and database: sign the first
 /// administrator with a key of its own, reuse the authority's statement without its code or a
@@ -81,12 +99,7 @@ fn only_the_authority_makes_the_first_admin_and_the_host_makes_no_clerk() {
 
 #[test]
 fn totp_is_required_and_a_code_counts_once() {
-    let backend = Backend::sqlite();
-    let data = TempDir::new("office-totp");
-    let authority = Authority::new();
-    let server = Server::start_with(&data.0, &backend, 0, &["--authority-key", &authority.public]);
-    let url = server.zone_url();
-    let mut admin = set_up_admin(&server, &authority, ADMIN.0, ADMIN.1);
+    let Office { data: _data, server, url, mut admin, _authority } = office("office-totp");
     let secret = add_account(&mut admin, &url, "kim", "clerk", "Dienstsiegel-blau-42", true).expect("a TOTP secret");
     let secret = fieldseal_office::auth::TotpSecret::from_base32(&secret).expect("base32");
     let login = |c: &mut WebClient, code: &str| {
@@ -116,18 +129,10 @@ fn totp_is_required_and_a_code_counts_once() {
 /// it, as it ends a disabled clerk's.
 #[test]
 fn a_disabled_clerk_is_not_kept_alive_by_another_accounts_record() {
-    let backend = Backend::sqlite();
-    let data = TempDir::new("office-swap");
-    let authority = Authority::new();
-    let server = Server::start_with(&data.0, &backend, 0, &["--authority-key", &authority.public]);
-    let url = server.zone_url();
-    let mut admin = set_up_admin(&server, &authority, ADMIN.0, ADMIN.1);
+    let Office { data, server, url, mut admin, _authority } = office("office-swap");
     add_account(&mut admin, &url, "tom", "clerk", "Aktenordner-gruen-7", false);
     let mut tom = server.client().clerk(&url, "tom", "Aktenordner-gruen-7");
-    let (_, _, staff) = admin.get(&format!("{url}/office/staff"));
-    let row = staff.split("data-clerk=\"tom\"").nth(1).expect("tom's row");
-    let id = row.split("/office/staff/").nth(1).and_then(|r| r.split('/').next()).expect("an id").to_owned();
-    let (status, _, _) = admin.post_page(&format!("{url}/office/staff/{id}/disable"), &[("csrf", &csrf_of(&staff))]);
+    let (status, _) = disable_account(&mut admin, &url, "tom");
     assert_eq!(status, 200);
 
     let db = fieldseal_tests::block_on(fieldseal_server::db::Db::open(None, &data.0)).expect("the host's database");

@@ -75,7 +75,7 @@ fn citizen_finds_checks_pays_and_objects_in_chromium() {
     // The pages come from the sealed zone, over TLS that ends inside it; the browser trusts
     // the key the verified attestation names.
     let url = w.url.clone();
-    let pin = format!("--ignore-certificate-errors-spki-list={}", chromium_spki_pin(&w.spki));
+    let pin = chromium_spki_pin(&w.spki);
     let (first, second) = (&w.notices[0], &w.notices[1]);
     let mut b = Browser::start_with("portal-citizen", 1024, 900, &[pin]).expect("headless Chromium");
 

@@ -88,7 +88,7 @@ fn pages_come_over_tls_that_ends_in_the_zone_and_clients_pin_the_attested_key() 
 
     // A real browser trusts the zone by the attested key hash (not by ignoring certificate
     // errors) and loads the page; without the pin it refuses the certificate.
-    let pin = format!("--ignore-certificate-errors-spki-list={}", chromium_spki_pin(&spki));
+    let pin = chromium_spki_pin(&spki);
     let url = format!("https://{}/zone/attestation", server.web_addr);
     let pinned = Browser::start_with("zone_web_pinned", 800, 600, &[pin]).expect("browser");
     pinned.goto(&url).expect("the pinned browser opens the zone's page");
